@@ -1,0 +1,56 @@
+package app
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/kopru/kopru/internal/httpapi"
+	"github.com/kopru/kopru/internal/ops"
+)
+
+// OpsRoutes is the route table as internal/ops wants it.
+func OpsRoutes() []ops.Route {
+	out := make([]ops.Route, 0, len(Table))
+	for _, s := range Table {
+		out = append(out, ops.Route{Name: s.Name, EventType: s.EventType, Target: s.Target})
+	}
+	return out
+}
+
+// eventTypes lists the event types some route consumes: the types HTTP ingest accepts.
+func eventTypes() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range Table {
+		if !seen[s.EventType] {
+			seen[s.EventType] = true
+			out = append(out, s.EventType)
+		}
+	}
+	return out
+}
+
+// Ops returns the operator library bound to this app's JetStream (after Start).
+func (a *App) Ops(ctx context.Context) (*ops.Ops, error) {
+	return ops.New(ctx, a.js, ops.Options{Routes: OpsRoutes(), Logger: a.log.Named("ops"), Schemas: a.Schemas,
+		Circuit: ops.CircuitFromGatherer(a.reg)})
+}
+
+// extraHTTP mounts ingest (POST /v1/events/{type}), the admin API (/v1/admin/), the operator page
+// (/ui/) and the OpenAPI document on the app's HTTP server.
+func (a *App) extraHTTP(mux *http.ServeMux) {
+	httpapi.RegisterOpenAPI(mux)
+	(&httpapi.Ingest{Tokens: a.cfg.Ingest.Tokens, Types: eventTypes(), Schemas: a.Schemas, Publisher: a.js,
+		Log: a.log.Named("ingest")}).Register(mux)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	o, err := a.Ops(ctx)
+	if err != nil {
+		a.log.Error("admin API and operator page unavailable", zap.Error(err))
+		return
+	}
+	(&httpapi.Admin{Tokens: a.cfg.Admin.Tokens, Ops: o, Log: a.log.Named("admin")}).Register(mux)
+}

@@ -1,0 +1,78 @@
+// Package devstack bundles the vendor simulators behind one HTTP handler (Licrus under /licrus,
+// Lean Soft under /leansoft, DİA under /dia/api/v3) and the configuration that points Köprü at them. `kopru
+// sim` serves it; `kopru dev`, the chaos run and the benchmarks start it in-process.
+package devstack
+
+import (
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/kopru/kopru/internal/config"
+	diasim "github.com/kopru/kopru/internal/sim/dia"
+	leansoftsim "github.com/kopru/kopru/internal/sim/leansoft"
+	licrussim "github.com/kopru/kopru/internal/sim/licrus"
+)
+
+// Credentials the simulators accept. They are development values, not secrets.
+const (
+	LicrusTicket      = "dev-licrus-ticket"
+	LeanSoftCompany   = "1001"
+	LeanSoftHeader    = "X-Api-Key"
+	LeanSoftAuthValue = "dev-leansoft-key"
+	DIAUser           = "ws"
+	DIAPassword       = "dev-dia-password"
+	DIAAPIKey         = "dev-dia-apikey"
+)
+
+// Sims is the set of simulators.
+type Sims struct {
+	Licrus   *licrussim.Sim
+	LeanSoft *leansoftsim.Sim
+	DIA      *diasim.Sim
+	mux      *http.ServeMux
+}
+
+// New returns fresh simulators.
+func New() *Sims {
+	s := &Sims{
+		Licrus:   licrussim.New(LicrusTicket),
+		LeanSoft: leansoftsim.New(LeanSoftCompany, LeanSoftHeader, LeanSoftAuthValue),
+		DIA: diasim.New(diasim.Options{
+			Users:        []diasim.User{{Username: DIAUser, Password: DIAPassword, APIKey: DIAAPIKey}},
+			TaxOffices:   []diasim.TaxOffice{{Kod: "Erciyes Vergi Dairesi", Adi: "ERCİYES VERGİ DAİRESİ"}, {Kod: "ÇANKAYA VERGİ DAİRESİ", Adi: "ÇANKAYA"}},
+			ServiceForms: []string{"000009"},
+		}),
+		mux: http.NewServeMux(),
+	}
+	// The service-note example links to customer card 0000008 (the doc's example).
+	s.DIA.AddRecord(diasim.TableCariKart, map[string]any{"carikartkodu": "0000008", "unvan": "Örnek Müşteri"})
+	s.mux.Handle("/licrus/", http.StripPrefix("/licrus", s.Licrus))
+	s.mux.Handle("/leansoft/", http.StripPrefix("/leansoft", s.LeanSoft))
+	s.mux.Handle("/dia/", http.StripPrefix("/dia", s.DIA))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Sims) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Configure points cfg's targets at simulators served on base (e.g. http://127.0.0.1:8090).
+func Configure(cfg *config.Config, base string) {
+	base = strings.TrimRight(base, "/")
+	cfg.Licrus = config.Licrus{URL: base + "/licrus/api", AuthTicket: LicrusTicket}
+	cfg.LeanSoft = config.LeanSoft{URL: base + "/leansoft/api", CompanyID: LeanSoftCompany, AuthHeader: LeanSoftHeader,
+		AuthValue: LeanSoftAuthValue, ReferenceGroupCode: "PYTY"}
+	cfg.DIA = config.DIA{URL: base + "/dia/api/v3", Username: DIAUser, Password: DIAPassword, APIKey: DIAAPIKey,
+		FirmaKodu: 34, DonemKodu: 1}
+}
+
+// Serve starts the simulators on addr and returns the server and its base URL.
+func Serve(s *Sims, addr string) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", err
+	}
+	srv := &http.Server{Handler: s}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, "http://" + ln.Addr().String(), nil
+}

@@ -1,0 +1,158 @@
+// Package ledger is the idempotency ledger of DESIGN.md "The hard part": one JetStream KV entry per
+// (route, event id) that says whether a vendor call may be in flight, may safely be made again, or has
+// finished — and if it finished, what the terminal record was, so a redelivery re-emits it instead of
+// calling again.
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// State of an entry.
+type State string
+
+const (
+	// Started: a vendor call may be in flight. Found by anyone but its owner after the lease, it means
+	// the owner died mid-call: the outcome is unknown.
+	Started State = "started"
+	// Retrying: the last call provably had no effect (not sent, or "try later"); calling again is safe.
+	Retrying State = "retrying"
+	// Succeeded: finished with an outcome, kept in Outcome.
+	Succeeded State = "succeeded"
+	// Dead: finished with a dead letter whose headers are kept in DLQ.
+	Dead State = "dead"
+)
+
+// Entry is the value of one ledger key.
+type Entry struct {
+	State     State             `json:"state"`
+	Attempts  int               `json:"attempts"`          // vendor calls begun so far
+	StartedAt time.Time         `json:"startedAt"`         // when the latest call began
+	Outcome   json.RawMessage   `json:"outcome,omitempty"` // Succeeded: the outcome envelope as published
+	DLQ       map[string]string `json:"dlq,omitempty"`     // Dead: the dead letter's headers
+}
+
+// Terminal reports whether the entry is finished.
+func (e Entry) Terminal() bool { return e.State == Succeeded || e.State == Dead }
+
+// Errors of the ledger.
+var (
+	ErrExists   = errors.New("ledger entry exists")
+	ErrNotFound = errors.New("ledger entry not found")
+	ErrConflict = errors.New("ledger entry changed meanwhile")
+)
+
+// Observer is told about each ledger operation (op: create|update|get|delete; result:
+// ok|exists|conflict|error).
+type Observer func(op, result string)
+
+// Ledger wraps the KV bucket. Safe for concurrent use.
+type Ledger struct {
+	kv      jetstream.KeyValue
+	observe Observer
+}
+
+// New returns a ledger on kv; observe may be nil.
+func New(kv jetstream.KeyValue, observe Observer) *Ledger {
+	if observe == nil {
+		observe = func(string, string) {}
+	}
+	return &Ledger{kv: kv, observe: observe}
+}
+
+var plainID = regexp.MustCompile(`^[A-Za-z0-9_=-]{1,100}$`)
+
+// Key is the ledger key of (route, event id). Ids made only of key-safe characters stay readable
+// (route.e.<id>); any other id is hashed (route.h.<sha256>), so no id can collide with another.
+func Key(route, eventID string) string {
+	if plainID.MatchString(eventID) {
+		return route + ".e." + eventID
+	}
+	sum := sha256.Sum256([]byte(eventID))
+	return route + ".h." + hex.EncodeToString(sum[:])
+}
+
+// Create writes e under key if no live entry exists (ErrExists otherwise) and returns its revision.
+func (l *Ledger) Create(ctx context.Context, key string, e Entry) (uint64, error) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return 0, err
+	}
+	rev, err := l.kv.Create(ctx, key, b)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyExists):
+		l.observe("create", "exists")
+		return 0, ErrExists
+	case err != nil:
+		l.observe("create", "error")
+		return 0, fmt.Errorf("ledger create: %w", err)
+	}
+	l.observe("create", "ok")
+	return rev, nil
+}
+
+// Get reads key (ErrNotFound when absent).
+func (l *Ledger) Get(ctx context.Context, key string) (Entry, uint64, error) {
+	kve, err := l.kv.Get(ctx, key)
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		l.observe("get", "ok")
+		return Entry{}, 0, ErrNotFound
+	case err != nil:
+		l.observe("get", "error")
+		return Entry{}, 0, fmt.Errorf("ledger get: %w", err)
+	}
+	l.observe("get", "ok")
+	var e Entry
+	if err := json.Unmarshal(kve.Value(), &e); err != nil {
+		return Entry{}, 0, fmt.Errorf("ledger entry %s is corrupt: %w", key, err)
+	}
+	return e, kve.Revision(), nil
+}
+
+// Update replaces key's entry if its revision is still rev (ErrConflict otherwise).
+func (l *Ledger) Update(ctx context.Context, key string, e Entry, rev uint64) (uint64, error) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return 0, err
+	}
+	nrev, err := l.kv.Update(ctx, key, b, rev)
+	if err != nil {
+		if isWrongSequence(err) {
+			l.observe("update", "conflict")
+			return 0, ErrConflict
+		}
+		l.observe("update", "error")
+		return 0, fmt.Errorf("ledger update: %w", err)
+	}
+	l.observe("update", "ok")
+	return nrev, nil
+}
+
+// Delete removes key, so the event runs again when it is next delivered (used by DLQ replay).
+func (l *Ledger) Delete(ctx context.Context, key string) error {
+	err := l.kv.Delete(ctx, key)
+	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		l.observe("delete", "error")
+		return fmt.Errorf("ledger delete: %w", err)
+	}
+	l.observe("delete", "ok")
+	return nil
+}
+
+func isWrongSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+		return true
+	}
+	return errors.Is(err, jetstream.ErrKeyExists)
+}

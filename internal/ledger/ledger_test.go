@@ -1,0 +1,92 @@
+package ledger_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kopru/kopru/internal/bus"
+	"github.com/kopru/kopru/internal/bus/bustest"
+	"github.com/kopru/kopru/internal/ledger"
+)
+
+func TestKeysAreValidAndDistinct(t *testing.T) {
+	ids := []string{"01JDX3V5Q9M8K7H6G5F4E3D2C1", "550e8400-e29b-41d4-a716-446655440000", "a.b", "with space",
+		"ünicode", "a*b>c", strings.Repeat("x", 300), "x.h.y", "e"}
+	seen := map[string]string{}
+	valid := func(k string) bool {
+		for _, r := range k {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_=.", r)) {
+				return false
+			}
+		}
+		return !strings.HasPrefix(k, ".") && !strings.HasSuffix(k, ".") && !strings.Contains(k, "..")
+	}
+	for _, id := range ids {
+		k := ledger.Key("licrus-installation", id)
+		if !valid(k) {
+			t.Errorf("key %q for id %q is not a valid KV key", k, id)
+		}
+		if other, dup := seen[k]; dup {
+			t.Errorf("ids %q and %q share key %q", other, id, k)
+		}
+		seen[k] = id
+	}
+	if ledger.Key("a", "x") == ledger.Key("b", "x") {
+		t.Error("routes share a key")
+	}
+}
+
+func TestCreateGetUpdateDelete(t *testing.T) {
+	js := bustest.Start(t).JS
+	ctx := context.Background()
+	kv, err := bus.Ensure(ctx, js, bus.StreamConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Ensure twice is harmless.
+	if _, err := bus.Ensure(ctx, js, bus.StreamConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	l := ledger.New(kv, func(op, res string) { ops = append(ops, op+":"+res) })
+	key := ledger.Key("r", "e1")
+	if _, _, err := l.Get(ctx, key); !errors.Is(err, ledger.ErrNotFound) {
+		t.Fatalf("get of a missing key: %v", err)
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	rev, err := l.Create(ctx, key, ledger.Entry{State: ledger.Started, Attempts: 1, StartedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Create(ctx, key, ledger.Entry{State: ledger.Started}); !errors.Is(err, ledger.ErrExists) {
+		t.Fatalf("second create: %v, want ErrExists", err)
+	}
+	e, got, err := l.Get(ctx, key)
+	if err != nil || got != rev || e.State != ledger.Started || e.Attempts != 1 || !e.StartedAt.Equal(now) {
+		t.Fatalf("get: %+v rev %d (want %d) err %v", e, got, rev, err)
+	}
+	rev2, err := l.Update(ctx, key, ledger.Entry{State: ledger.Succeeded, Outcome: []byte(`{"id":"o"}`)}, rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Update(ctx, key, ledger.Entry{State: ledger.Dead}, rev); !errors.Is(err, ledger.ErrConflict) {
+		t.Fatalf("stale update: %v, want ErrConflict", err)
+	}
+	e, _, _ = l.Get(ctx, key)
+	if !e.Terminal() || string(e.Outcome) != `{"id":"o"}` {
+		t.Fatalf("after update: %+v", e)
+	}
+	if err := l.Delete(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Create(ctx, key, ledger.Entry{State: ledger.Started}); err != nil {
+		t.Fatalf("create after delete: %v", err)
+	}
+	_ = rev2
+	if !strings.Contains(strings.Join(ops, ","), "update:conflict") {
+		t.Fatalf("observer missed the conflict: %v", ops)
+	}
+}

@@ -1,0 +1,137 @@
+// Package metrics defines every Prometheus series Köprü exports. Names are part of the public contract
+// (DESIGN.md): dashboards and alerts depend on them. Metrics are registered on an injected registry and
+// every label value comes from a fixed set created up front, so series start at 0.
+package metrics
+
+import (
+	"runtime"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Results of an event on one route (label "result" of kopru_events_total).
+const (
+	ResultSucceeded = "succeeded"
+	ResultDuplicate = "duplicate"
+	ResultInvalid   = "invalid"
+	ResultRejected  = "rejected"
+	ResultExhausted = "exhausted"
+	ResultAmbiguous = "ambiguous"
+)
+
+// Results lists every result label value.
+var Results = []string{ResultSucceeded, ResultDuplicate, ResultInvalid, ResultRejected, ResultExhausted, ResultAmbiguous}
+
+// RetryReasons lists the reason label values of kopru_retries_total.
+var RetryReasons = []string{"not_sent", "retryable", "retry_after", "session", "circuit_open", "lease_wait"}
+
+// StatusClasses lists the status_class label values of the request duration histogram.
+var StatusClasses = []string{"2xx", "3xx", "4xx", "5xx", "error"}
+
+// LedgerOps lists the op label values of kopru_ledger_operations_total.
+var LedgerOps = []string{"create", "update", "get", "delete"}
+
+// Version is set at build time (-ldflags "-X github.com/kopru/kopru/internal/metrics.Version=…").
+var Version = "dev"
+
+// Metrics holds every collector. Methods are safe for concurrent use.
+type Metrics struct {
+	EventsReceived  *prometheus.CounterVec   // route
+	Events          *prometheus.CounterVec   // route, result
+	Attempts        *prometheus.CounterVec   // route
+	Retries         *prometheus.CounterVec   // route, reason
+	TargetDuration  *prometheus.HistogramVec // target, operation, status_class
+	Inflight        *prometheus.GaugeVec     // route
+	Pending         *prometheus.GaugeVec     // route
+	AckPending      *prometheus.GaugeVec     // route
+	DLQMessages     *prometheus.GaugeVec     // route
+	DLQOldestAge    *prometheus.GaugeVec     // route
+	EndToEnd        *prometheus.HistogramVec // route
+	Circuit         *prometheus.GaugeVec     // target
+	CallNumberParse *prometheus.CounterVec   // route
+	LedgerOps       *prometheus.CounterVec   // op, result
+	BuildInfo       *prometheus.GaugeVec     // version, goversion
+}
+
+// New creates and registers every collector on reg (and the Go and process collectors).
+func New(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		EventsReceived: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_events_received_total",
+			Help: "Events delivered to a route's worker, redeliveries included."}, []string{"route"}),
+		Events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_events_total",
+			Help: "Events finished per route and result."}, []string{"route", "result"}),
+		Attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_attempts_total",
+			Help: "Calls made to a target per route, retries included."}, []string{"route"}),
+		Retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_retries_total",
+			Help: "Retries per route and reason."}, []string{"route", "reason"}),
+		TargetDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kopru_target_request_duration_seconds",
+			Help:    "Duration of vendor HTTP requests.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}},
+			[]string{"target", "operation", "status_class"}),
+		Inflight: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kopru_inflight_events",
+			Help: "Events being handled by this process per route."}, []string{"route"}),
+		Pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kopru_consumer_pending_messages",
+			Help: "Messages not yet delivered to the route's durable consumer."}, []string{"route"}),
+		AckPending: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kopru_consumer_ack_pending_messages",
+			Help: "Messages delivered to the route's consumer and not yet acknowledged."}, []string{"route"}),
+		DLQMessages: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kopru_dlq_messages",
+			Help: "Dead letters waiting on dlq.<route>."}, []string{"route"}),
+		DLQOldestAge: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kopru_dlq_oldest_age_seconds",
+			Help: "Age of the oldest dead letter on dlq.<route> (0 when none)."}, []string{"route"}),
+		EndToEnd: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kopru_event_end_to_end_seconds",
+			Help:    "From the event's time to its outcome or dead letter.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}}, []string{"route"}),
+		Circuit: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kopru_circuit_state",
+			Help: "Circuit breaker per target: 0 closed, 1 half-open, 2 open."}, []string{"target"}),
+		CallNumberParse: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_callnumber_parse_failures_total",
+			Help: "Successful vendor answers whose call number could not be parsed."}, []string{"route"}),
+		LedgerOps: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_ledger_operations_total",
+			Help: "Idempotency ledger operations per op and result (ok, exists, conflict, error)."}, []string{"op", "result"}),
+		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kopru_build_info",
+			Help: "Always 1; labels say what was built."}, []string{"version", "goversion"}),
+	}
+	reg.MustRegister(m.EventsReceived, m.Events, m.Attempts, m.Retries, m.TargetDuration, m.Inflight, m.Pending,
+		m.AckPending, m.DLQMessages, m.DLQOldestAge, m.EndToEnd, m.Circuit, m.CallNumberParse, m.LedgerOps, m.BuildInfo)
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.BuildInfo.WithLabelValues(Version, runtime.Version()).Set(1)
+	for _, op := range LedgerOps {
+		for _, r := range []string{"ok", "exists", "conflict", "error"} {
+			m.LedgerOps.WithLabelValues(op, r)
+		}
+	}
+	return m
+}
+
+// AddRoute creates every series of one route, so dashboards see zeros rather than gaps.
+func (m *Metrics) AddRoute(route string) {
+	m.EventsReceived.WithLabelValues(route)
+	for _, r := range Results {
+		m.Events.WithLabelValues(route, r)
+	}
+	m.Attempts.WithLabelValues(route)
+	for _, r := range RetryReasons {
+		m.Retries.WithLabelValues(route, r)
+	}
+	m.Inflight.WithLabelValues(route)
+	m.Pending.WithLabelValues(route)
+	m.AckPending.WithLabelValues(route)
+	m.DLQMessages.WithLabelValues(route)
+	m.DLQOldestAge.WithLabelValues(route)
+	m.EndToEnd.WithLabelValues(route)
+	m.CallNumberParse.WithLabelValues(route)
+}
+
+// AddTarget creates the series of one target operation.
+func (m *Metrics) AddTarget(target, operation string) {
+	m.Circuit.WithLabelValues(target)
+	for _, c := range StatusClasses {
+		m.TargetDuration.WithLabelValues(target, operation, c)
+	}
+}
+
+// ObserveTarget records one vendor request; it has the shape of target.Observer.
+func (m *Metrics) ObserveTarget(target, operation, statusClass string, d time.Duration) {
+	m.TargetDuration.WithLabelValues(target, operation, statusClass).Observe(d.Seconds())
+}

@@ -1,0 +1,386 @@
+package ops
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/kopru/kopru/internal/event"
+	"github.com/kopru/kopru/internal/ledger"
+	"github.com/kopru/kopru/internal/worker"
+)
+
+// Headers a replay adds to an edited event.
+const (
+	HdrEditedBy     = "Kopru-Edited-By"
+	HdrEditedAt     = "Kopru-Edited-At"
+	HdrEditedFields = "Kopru-Edited-Fields"
+)
+
+// Results of one item of a replay or purge.
+const (
+	ResultReplayed       = "replayed"         // republished, acknowledged, dead letter deleted
+	ResultWouldReplay    = "would-replay"     // dry run
+	ResultSkipped        = "skipped"          // not touched (ambiguous without the flag, gone, bad subject)
+	ResultFailed         = "failed"           // republish failed: the dead letter is still there
+	ResultNotDeleted     = "republished-kept" // republish acknowledged, delete failed: the dead letter stays; replaying it again is deduplicated
+	ResultPurged         = "purged"
+	ResultWouldPurge     = "would-purge"
+	ResultPurgeFailed    = "purge-failed"
+	ResultAlreadyReplay  = "replayed-duplicate" // JetStream already had this replay (an earlier run); dead letter deleted
+	ResultAlreadyRemoved = "gone"               // someone else replayed or purged it meanwhile
+)
+
+// Item is what happened to one dead letter.
+type Item struct {
+	ID      uint64 `json:"id"`
+	Route   string `json:"route"`
+	EventID string `json:"eventId"`
+	Class   string `json:"class"`
+	Result  string `json:"result"`
+	Reason  string `json:"reason,omitempty"`
+	// ReplayMsgID is the Nats-Msg-Id of the republished event.
+	ReplayMsgID string `json:"replayMsgId,omitempty"`
+}
+
+// Progress is told about each finished item: done of total so far.
+type Progress func(done, total int, it Item)
+
+// Edit replaces the event of a single dead letter before it is replayed.
+type Edit struct {
+	Event []byte // the whole edited CloudEvents envelope
+	By    string // who edited it (recorded in Kopru-Edited-By and the log)
+}
+
+// ReplayOptions say what to replay and how.
+type ReplayOptions struct {
+	Filter
+	DryRun         bool
+	AllowAmbiguous bool     // replay class ambiguous too (the vendor may be called a second time)
+	Rate           float64  // at most this many republishes per second (0: no limit)
+	Progress       Progress // optional
+	Edit           *Edit    // only with exactly one id
+}
+
+// Report sums up a replay or purge.
+type Report struct {
+	DryRun   bool           `json:"dryRun"`
+	Selected int            `json:"selected"`
+	Counts   map[string]int `json:"counts"` // by result
+	Items    []Item         `json:"items"`
+}
+
+func (r *Report) add(it Item) {
+	r.Items = append(r.Items, it)
+	r.Counts[it.Result]++
+}
+
+// OK reports whether nothing failed.
+func (r *Report) OK() bool {
+	return r.Counts[ResultFailed] == 0 && r.Counts[ResultNotDeleted] == 0 && r.Counts[ResultPurgeFailed] == 0
+}
+
+// Select returns the dead letters a replay or purge with f would touch, oldest first. It refuses an
+// empty filter unless f.All.
+func (o *Ops) Select(ctx context.Context, f Filter) ([]DeadLetter, error) {
+	if f.Empty() && !f.All {
+		return nil, ErrNoFilter
+	}
+	res, err := o.scan(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return res.Items, nil
+}
+
+// ReplayMsgID is the Nats-Msg-Id of the replay of dead letter seq of event eventID.
+func ReplayMsgID(eventID string, seq uint64) string {
+	if eventID == "" {
+		eventID = "no-id"
+	}
+	return eventID + "/replay/" + strconv.FormatUint(seq, 10)
+}
+
+// Replay puts the selected dead letters back on their original subjects, oldest first. For each: the
+// ledger entry of (route, event id) is reset when it records the dead letter, the original bytes
+// (or the edit) are republished with Kopru-Replay-Route, Kopru-Replay-Of and Nats-Msg-Id
+// "<event id>/replay/<seq>", the PubAck is awaited, and only then is the dead letter deleted. A
+// failure skips that item and goes on; nothing is deleted unless its republish was acknowledged.
+// Class ambiguous is skipped unless AllowAmbiguous. The returned error is for failures that stop the
+// whole run (selection, ctx); per-item failures are in the report.
+func (o *Ops) Replay(ctx context.Context, ro ReplayOptions) (*Report, error) {
+	if ro.Edit != nil && len(ro.IDs) != 1 {
+		return nil, fmt.Errorf("%w: an edit applies to exactly one dead letter (one id)", ErrEdit)
+	}
+	items, err := o.Select(ctx, ro.Filter)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{DryRun: ro.DryRun, Selected: len(items), Counts: map[string]int{}, Items: []Item{}}
+	if ro.Edit != nil {
+		if len(items) != 1 {
+			return nil, fmt.Errorf("%w: %d", ErrNotFound, ro.IDs[0])
+		}
+		m, err := o.get(ctx, items[0].ID)
+		if err != nil {
+			return nil, err
+		}
+		if _, _, err := o.checkEdit(items[0], m.Data, ro.Edit.Event); err != nil {
+			return nil, err // refused before anything changes
+		}
+	}
+	var tick *time.Ticker
+	if ro.Rate > 0 && !ro.DryRun {
+		tick = time.NewTicker(time.Duration(float64(time.Second) / ro.Rate))
+		defer tick.Stop()
+	}
+	first := true
+	for i, d := range items {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		if tick != nil && !first {
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return rep, ctx.Err()
+			}
+		}
+		it := o.replayOne(ctx, d, ro)
+		if it.Result != ResultSkipped && it.Result != ResultAlreadyRemoved {
+			first = false
+		}
+		rep.add(it)
+		if ro.Progress != nil {
+			ro.Progress(i+1, len(items), it)
+		}
+	}
+	o.log.Info("dead-letter replay finished", zap.Bool("dry_run", ro.DryRun), zap.Int("selected", len(items)),
+		zap.Any("counts", rep.Counts))
+	return rep, nil
+}
+
+func (o *Ops) replayOne(ctx context.Context, d DeadLetter, ro ReplayOptions) Item {
+	it := Item{ID: d.ID, Route: d.Route, EventID: d.EventID, Class: d.Class}
+	if d.Class == worker.ClassAmbiguous && !ro.AllowAmbiguous {
+		it.Result, it.Reason = ResultSkipped, "class ambiguous: the vendor may already have acted; verify, then replay with allow-ambiguous or purge it"
+		return it
+	}
+	if !strings.HasPrefix(d.OriginalSubject, event.EventsPrefix) {
+		it.Result, it.Reason = ResultSkipped, fmt.Sprintf("original subject %q is not on events.>", d.OriginalSubject)
+		return it
+	}
+	it.ReplayMsgID = ReplayMsgID(d.EventID, d.ID)
+	m, err := o.get(ctx, d.ID)
+	if errors.Is(err, ErrNotFound) {
+		it.Result, it.Reason = ResultAlreadyRemoved, "the dead letter is no longer in the DLQ (replayed or purged meanwhile)"
+		return it
+	}
+	if err != nil {
+		it.Result, it.Reason = ResultFailed, err.Error()
+		return it
+	}
+	data := m.Data
+	msg := nats.NewMsg(d.OriginalSubject)
+	if ro.Edit != nil {
+		edited, fields, err := o.checkEdit(d, m.Data, ro.Edit.Event)
+		if err != nil {
+			it.Result, it.Reason = ResultSkipped, err.Error()
+			return it
+		}
+		data = edited
+		by := ro.Edit.By
+		if by == "" {
+			by = "unknown"
+		}
+		at := o.now().UTC().Format(time.RFC3339)
+		msg.Header.Set(HdrEditedBy, by)
+		msg.Header.Set(HdrEditedAt, at)
+		msg.Header.Set(HdrEditedFields, strings.Join(fields, ","))
+		if !ro.DryRun {
+			o.log.Info("dead letter edited before replay", zap.Uint64("dlq_id", d.ID), zap.String("route", d.Route),
+				zap.String("event_id", d.EventID), zap.String("edited_by", by), zap.String("edited_at", at),
+				zap.Strings("changed", fields))
+		}
+	}
+	if ro.DryRun {
+		it.Result = ResultWouldReplay
+		return it
+	}
+	if d.EventID != "" {
+		if note, err := o.resetLedger(ctx, d); err != nil {
+			it.Result, it.Reason = ResultFailed, err.Error()
+			return it
+		} else if note != "" {
+			it.Reason = note
+		}
+	}
+	msg.Data = data
+	msg.Header.Set(worker.HdrReplayRoute, d.Route)
+	msg.Header.Set(worker.HdrReplayOf, strconv.FormatUint(d.ID, 10))
+	msg.Header.Set(nats.MsgIdHdr, it.ReplayMsgID)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ack, err := o.pub.PublishMsg(pctx, msg)
+	cancel()
+	if err != nil {
+		it.Result, it.Reason = ResultFailed, "republish failed, dead letter kept: "+err.Error()
+		return it
+	}
+	it.Result = ResultReplayed
+	if ack != nil && ack.Duplicate {
+		it.Result, it.Reason = ResultAlreadyReplay, "JetStream already had this replay (an earlier run republished it)"
+	}
+	if err := o.deleteMsg(ctx, d.ID); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		it.Result = ResultNotDeleted
+		it.Reason = fmt.Sprintf("republished (Nats-Msg-Id %s) but the dead letter could not be deleted: %v; "+
+			"replaying it again within the dedup window is dropped as a duplicate, or purge it", it.ReplayMsgID, err)
+		o.log.Warn("replayed dead letter not deleted", zap.Uint64("dlq_id", d.ID), zap.Error(err))
+	}
+	return it
+}
+
+// resetLedger deletes the ledger entry of (route, event id) when it records the dead letter (or is
+// missing), so the event runs again. An entry in any other state means the event already ran again
+// since it was dead-lettered (an earlier replay whose delete failed): it is left as it is, and the
+// worker re-emits its outcome or waits, instead of calling twice.
+func (o *Ops) resetLedger(ctx context.Context, d DeadLetter) (string, error) {
+	key := ledger.Key(d.Route, d.EventID)
+	e, _, err := o.ledger.Get(ctx, key)
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("ledger read before replay failed, dead letter kept: %w", err)
+	case e.State != ledger.Dead:
+		return fmt.Sprintf("ledger already shows %s for this event: not reset", e.State), nil
+	}
+	if err := o.ledger.Delete(ctx, key); err != nil {
+		return "", fmt.Errorf("ledger reset failed, dead letter kept: %w", err)
+	}
+	return "", nil
+}
+
+// checkEdit validates an edited envelope against the dead letter: it must decode, keep the event id
+// and type, and its data must satisfy the type's schema. It returns the compacted bytes and the
+// changed fields.
+func (o *Ops) checkEdit(d DeadLetter, orig, edited []byte) ([]byte, []string, error) {
+	env, err := event.Decode(bytes.TrimSpace(edited))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %s", ErrEdit, event.Reason(err))
+	}
+	wantID := d.EventID
+	if wantID == "" {
+		if oe, err := event.Decode(orig); err == nil {
+			wantID = oe.ID
+		}
+	}
+	if env.ID != wantID {
+		return nil, nil, fmt.Errorf("%w: the event id must stay %q (got %q)", ErrEdit, wantID, env.ID)
+	}
+	if typ := strings.TrimPrefix(d.OriginalSubject, event.EventsPrefix); env.Type != typ {
+		return nil, nil, fmt.Errorf("%w: type %q does not match the original subject %s", ErrEdit, env.Type, d.OriginalSubject)
+	}
+	if err := o.schemas.Validate(env.Type, env.Data); err != nil {
+		var se *event.SchemaError
+		if errors.As(err, &se) {
+			return nil, nil, fmt.Errorf("%w: %s", ErrEdit, strings.Join(se.Problems, "; "))
+		}
+		return nil, nil, fmt.Errorf("%w: %s", ErrEdit, event.Reason(err))
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, bytes.TrimSpace(edited)); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrEdit, err)
+	}
+	fields := Changed(orig, buf.Bytes())
+	if len(fields) == 0 {
+		return nil, nil, fmt.Errorf("%w: nothing was changed", ErrEdit)
+	}
+	return buf.Bytes(), fields, nil
+}
+
+// Changed lists the JSON paths ("/data/customer/city") whose values differ between a and b. Arrays
+// are compared whole. When a is not JSON it returns ["/"].
+func Changed(a, b []byte) []string {
+	var va, vb any
+	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
+		return []string{"/"}
+	}
+	var out []string
+	var walk func(path string, x, y any)
+	walk = func(path string, x, y any) {
+		mx, okx := x.(map[string]any)
+		my, oky := y.(map[string]any)
+		if okx && oky {
+			keys := map[string]bool{}
+			for k := range mx {
+				keys[k] = true
+			}
+			for k := range my {
+				keys[k] = true
+			}
+			for k := range keys {
+				walk(path+"/"+k, mx[k], my[k])
+			}
+			return
+		}
+		if !reflect.DeepEqual(x, y) {
+			if path == "" {
+				path = "/"
+			}
+			out = append(out, path)
+		}
+	}
+	walk("", va, vb)
+	sort.Strings(out)
+	return out
+}
+
+// PurgeOptions say what to purge.
+type PurgeOptions struct {
+	Filter
+	DryRun   bool
+	Progress Progress
+}
+
+// Purge deletes the selected dead letters (nothing else: the ledger keeps recording them as dead).
+func (o *Ops) Purge(ctx context.Context, po PurgeOptions) (*Report, error) {
+	items, err := o.Select(ctx, po.Filter)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{DryRun: po.DryRun, Selected: len(items), Counts: map[string]int{}, Items: []Item{}}
+	for i, d := range items {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		it := Item{ID: d.ID, Route: d.Route, EventID: d.EventID, Class: d.Class, Result: ResultPurged}
+		if po.DryRun {
+			it.Result = ResultWouldPurge
+		} else if err := o.deleteMsg(ctx, d.ID); err != nil {
+			if errors.Is(err, jetstream.ErrMsgNotFound) {
+				it.Result = ResultAlreadyRemoved
+			} else {
+				it.Result, it.Reason = ResultPurgeFailed, err.Error()
+			}
+		}
+		rep.add(it)
+		if po.Progress != nil {
+			po.Progress(i+1, len(items), it)
+		}
+	}
+	if !po.DryRun {
+		o.log.Info("dead letters purged", zap.Int("selected", len(items)), zap.Any("counts", rep.Counts))
+	}
+	return rep, nil
+}

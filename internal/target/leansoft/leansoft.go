@@ -1,0 +1,162 @@
+// Package leansoft is the Lean Soft adapter of route leansoft-customer: it turns a customer.created v1
+// event into a CustomerSave call (POST {BaseURL}/Definitions/CustomerSave/{CompanyID}, body
+// {"Customer":{…}}) and Lean Soft's answer into a target.Result (customerId, message) or a classified
+// *target.Error. The vendor doc is api-docs/leansoft-customer-save.txt; NOTES.md §3 restates it.
+//
+// # Rules checked before any call
+//
+// Map refuses an event (ClassInvalid, nothing sent) that breaks one of these rules. RULES.md says the
+// same for readers of the README.
+//
+// From the Lean Soft doc:
+//   - required: name (CustomerName), recordType, referenceGroupCode (from the event or
+//     Config.DefaultReferenceGroupCode), currency, address.country, address.city, address.district,
+//     address.neighborhood, taxNumber (CustomerTaxNo); for each element of users: firstName,
+//     lastName, identityNumber;
+//   - at most 250 characters: name, email, eArchiveEmail, userText1-3, users[].firstName,
+//     users[].lastName, users[].position; at most 11: taxNumber, users[].identityNumber
+//     (characters, not bytes);
+//   - no ? / & % + ^ ' * _ " and no spaces in taxNumber and users[].identityNumber;
+//   - taxNumber 11111111111 (the doc's placeholder) requires eArchiveEmail;
+//   - recordType is buyer, seller or both (1, 2, 3); organizationType is one of the doc's nine (0–8).
+//
+// Added by Köprü (the doc does not say Lean Soft checks these; they catch typing errors before a
+// customer with a wrong tax number reaches invoicing):
+//   - customerId is required (it becomes CustomerIntegrationCompanyCode, the way back upstream);
+//   - taxNumber is a 10-digit VKN with a valid check digit or an 11-digit TCKN with valid check digits
+//     (ValidVKN, ValidTCKN); the placeholder 11111111111 is accepted as it is;
+//   - users[].identityNumber is an 11-digit TCKN with valid check digits.
+//
+// Error messages name the event field, the Lean Soft field and the rule; tax and identity numbers
+// appear only masked (all but the last two digits), phones never.
+package leansoft
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/kopru/kopru/internal/target"
+)
+
+// Name is the target label ("leansoft") and Operation the operation label of CustomerSave, as used in
+// metrics and in the customer.synced outcome.
+const (
+	Name      = "leansoft"
+	Operation = "CustomerSave"
+)
+
+// Target calls CustomerSave for one configured Lean Soft company. It implements target.Target and is
+// safe for concurrent use.
+type Target struct {
+	cfg    Config
+	cfgErr error // cfg.Validate(), checked once
+	client *target.Client
+	url    string
+}
+
+var _ target.Target = (*Target)(nil)
+
+// New returns the adapter. cfg should have passed Validate; a Target built from an invalid Config fails
+// every call with a ClassNotSent error of reason "config". c is the shared HTTP plumbing; nil means a
+// default client labelled "leansoft".
+func New(cfg Config, c *target.Client) *Target {
+	if c == nil {
+		c = &target.Client{Target: Name}
+	}
+	u := strings.TrimRight(strings.TrimSpace(cfg.BaseURL), "/") + "/Definitions/CustomerSave/" + url.PathEscape(strings.TrimSpace(cfg.CompanyID))
+	return &Target{cfg: cfg, cfgErr: cfg.Validate(), client: c, url: u}
+}
+
+// response is Lean Soft's answer envelope. Item is decoded only on success: on a failure it is null or
+// of an unknown shape.
+type response struct {
+	Result  *bool           `json:"Result"`
+	Message string          `json:"Message"`
+	Item    json.RawMessage `json:"Item"`
+}
+
+type saveItem struct {
+	CustomerID string `json:"CustomerID"`
+}
+
+// Call maps req.Data (Map) and posts it to CustomerSave. On Result:true it returns
+// Fields {"customerId": Item.CustomerID, "message": Message}.
+//
+// Errors, all *target.Error:
+//   - the event breaks a rule: ClassInvalid (nothing was sent);
+//   - Result:false: ClassRejected, reason "vendor_rejected", status "200", with the vendor's Message;
+//   - a 2xx answer that cannot be read, or Result:true without a CustomerID: ClassUnknown, reason
+//     "undecodable" (the customer may have been created: check Lean Soft before replaying);
+//   - transport failures, 429/503/5xx and other 4xx: as target.Client classifies them; a 4xx carries
+//     the vendor's Message when its body has one.
+func (t *Target) Call(ctx context.Context, req target.Request) (target.Result, error) {
+	if t.cfgErr != nil {
+		return target.Result{}, &target.Error{Class: target.ClassNotSent, Reason: "config", Msg: target.OneLine(t.cfgErr.Error()), Err: t.cfgErr}
+	}
+	body, err := Map(req.Data, t.cfg)
+	if err != nil {
+		return target.Result{}, err
+	}
+	h := http.Header{}
+	if t.cfg.AuthHeader != "" {
+		h.Set(t.cfg.AuthHeader, t.cfg.AuthValue)
+	}
+	if req.Traceparent != "" {
+		h.Set("Traceparent", req.Traceparent)
+	}
+	resp, err := t.client.PostJSON(ctx, Operation, t.url, body, h)
+	if err != nil {
+		return target.Result{}, t.failed(resp, err)
+	}
+	return decodeAnswer(resp, t.cfg.AuthValue)
+}
+
+// failed adds what Lean Soft said to a refused (4xx) answer; every other failure is returned as the
+// client classified it.
+func (t *Target) failed(resp *target.Response, err error) error {
+	te := target.AsError(err)
+	if resp == nil || te.Class != target.ClassRejected {
+		return te
+	}
+	var r response
+	if json.Unmarshal(resp.Body, &r) == nil && strings.TrimSpace(r.Message) != "" {
+		te.Msg = target.OneLine(te.Msg + ": Lean Soft says: " + target.Scrub(r.Message, t.cfg.AuthValue))
+	}
+	if resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden {
+		te.Msg = target.OneLine(te.Msg + " (check the configured auth header name and value)")
+	}
+	return te
+}
+
+func decodeAnswer(resp *target.Response, secrets ...string) (target.Result, error) {
+	status := strconv.Itoa(resp.Status)
+	var r response
+	err := json.Unmarshal(resp.Body, &r)
+	r.Message = target.Scrub(r.Message, secrets...) // a vendor that echoes the auth value must not put it in our logs
+	if err != nil || r.Result == nil {
+		return target.Result{}, &target.Error{Class: target.ClassUnknown, Reason: "undecodable", Status: status, Err: err,
+			Msg: "Lean Soft answered " + status + " with a body that is not its Result envelope; the customer may have been created: check Lean Soft before replaying"}
+	}
+	if !*r.Result {
+		msg := strings.TrimSpace(r.Message)
+		if msg == "" {
+			msg = "(no message)"
+		}
+		return target.Result{}, &target.Error{Class: target.ClassRejected, Reason: "vendor_rejected", Status: status,
+			Msg: target.OneLine("Lean Soft refused the customer: " + msg)}
+	}
+	var item saveItem
+	if len(r.Item) > 0 {
+		_ = json.Unmarshal(r.Item, &item)
+	}
+	id := strings.TrimSpace(item.CustomerID)
+	if id == "" {
+		return target.Result{}, &target.Error{Class: target.ClassUnknown, Reason: "undecodable", Status: status,
+			Msg: target.OneLine("Lean Soft answered Result:true without a CustomerID (" + r.Message + "); the customer was probably created: find it by its integration code before replaying")}
+	}
+	return target.Result{Fields: map[string]any{"customerId": id, "message": r.Message}}, nil
+}

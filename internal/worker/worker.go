@@ -1,0 +1,803 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/kopru/kopru/internal/bus"
+	"github.com/kopru/kopru/internal/event"
+	"github.com/kopru/kopru/internal/ledger"
+	"github.com/kopru/kopru/internal/metrics"
+	"github.com/kopru/kopru/internal/target"
+)
+
+// Dead-letter headers of the public contract, and Köprü's own extras.
+const (
+	HdrRoute           = "Kopru-Route"
+	HdrEventID         = "Kopru-Event-Id"
+	HdrOriginalSubject = "Kopru-Original-Subject"
+	HdrErrorClass      = "Kopru-Error-Class"
+	HdrError           = "Kopru-Error"
+	HdrAttempts        = "Kopru-Attempts"
+	HdrTargetStatus    = "Kopru-Target-Status"
+	HdrFailedAt        = "Kopru-Failed-At"
+	// HdrReplayRoute marks a replayed event: only that route handles it; the others of the same event
+	// type (which already finished it) ignore it.
+	HdrReplayRoute = "Kopru-Replay-Route"
+	HdrReplayOf    = "Kopru-Replay-Of"
+)
+
+// Error classes of a dead letter (Kopru-Error-Class).
+const (
+	ClassInvalid   = "invalid"
+	ClassRejected  = "rejected"
+	ClassExhausted = "exhausted"
+	ClassAmbiguous = "ambiguous"
+)
+
+// Worker runs a set of routes in this process. It holds no state of its own beyond in-flight
+// messages: everything durable is in JetStream. Start once, Stop once.
+type Worker struct {
+	js      jetstream.JetStream
+	ledger  *ledger.Ledger
+	schemas *event.Schemas
+	metrics *metrics.Metrics
+	log     *zap.Logger
+	routes  []*runner
+
+	base     context.Context // handlers' context: not cancelled by Stop, so a call in flight finishes
+	stopping chan struct{}   // closed by Stop: waits hand their message back instead of sleeping
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+type runner struct {
+	Route
+	policy  Policy
+	work    chan jetstream.Msg // to the route's Concurrency handler goroutines
+	log     *zap.Logger
+	m       routeMetrics
+	cons    jetstream.Consumer
+	consume jetstream.ConsumeContext
+}
+
+// New prepares a worker; nothing runs until Start.
+func New(js jetstream.JetStream, l *ledger.Ledger, s *event.Schemas, m *metrics.Metrics, log *zap.Logger, routes []Route) (*Worker, error) {
+	w := &Worker{js: js, ledger: l, schemas: s, metrics: m, log: log, base: context.Background(), stopping: make(chan struct{})}
+	seen := map[string]bool{}
+	for _, r := range routes {
+		if err := r.Validate(); err != nil {
+			return nil, err
+		}
+		if seen[r.Name] {
+			return nil, fmt.Errorf("route %s is listed twice", r.Name)
+		}
+		seen[r.Name] = true
+		if !s.Has(r.EventType) {
+			return nil, fmt.Errorf("route %s: event type %s has no schema", r.Name, r.EventType)
+		}
+		p := r.Policy.WithDefaults()
+		m.AddRoute(r.Name)
+		m.AddTarget(r.TargetName, r.Operation)
+		w.routes = append(w.routes, &runner{Route: r, policy: p, work: make(chan jetstream.Msg),
+			log: log.With(zap.String("route", r.Name), zap.String("target", r.TargetName)), m: newRouteMetrics(m, r.Name)})
+	}
+	return w, nil
+}
+
+// ConsumerConfig is the durable consumer of route r.
+func ConsumerConfig(r Route) jetstream.ConsumerConfig {
+	p := r.Policy.WithDefaults()
+	return jetstream.ConsumerConfig{
+		Durable:       r.Name,
+		Description:   fmt.Sprintf("Köprü route %s: %s → %s %s", r.Name, r.EventType, r.TargetName, r.Operation),
+		FilterSubject: event.EventsPrefix + r.EventType,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       p.AckWait,
+		MaxDeliver:    -1, // the worker owns the retry budget (Policy.MaxAttempts, MaxDeliveries)
+		MaxAckPending: p.MaxAckPending,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+}
+
+// Start creates or updates each route's durable consumer and starts consuming.
+func (w *Worker) Start(ctx context.Context) error {
+	w.watchGuards()
+	for _, r := range w.routes {
+		cons, err := w.js.CreateOrUpdateConsumer(ctx, bus.StreamEvents, ConsumerConfig(r.Route))
+		if err != nil {
+			return fmt.Errorf("route %s: create consumer: %w", r.Name, err)
+		}
+		r.cons = cons
+		r := r
+		// Concurrency long-lived handlers rather than a goroutine per event: a fresh goroutine grows its
+		// stack anew for every event (decoding, validation), which costs more CPU than the hand-off.
+		for range r.policy.Concurrency {
+			w.wg.Add(1)
+			go w.serve(r)
+		}
+		cc, err := cons.Consume(func(msg jetstream.Msg) {
+			select {
+			case r.work <- msg: // backpressure: waits for a free handler
+			case <-w.stopping:
+				_ = msg.Nak() // stopping: hand it back at once
+			}
+		}, jetstream.PullMaxMessages(r.policy.Concurrency),
+			// Short pull requests: a pull the server lost (a consumer leader change on a cluster) is
+			// noticed by the missing heartbeat and re-issued within seconds, not after 30 s.
+			jetstream.PullExpiry(5*time.Second),
+			jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+				if errors.Is(err, jetstream.ErrNoHeartbeat) {
+					r.log.Info("consumer heartbeat missed; pulling again", zap.Error(err))
+					return
+				}
+				r.log.Warn("consumer error", zap.Error(err))
+			}))
+		if err != nil {
+			return fmt.Errorf("route %s: consume: %w", r.Name, err)
+		}
+		r.consume = cc
+		r.log.Info("route started", zap.String("subject", event.EventsPrefix+r.EventType),
+			zap.Int("concurrency", r.policy.Concurrency))
+	}
+	return nil
+}
+
+// serve handles r's events one at a time until the worker stops.
+func (w *Worker) serve(r *runner) {
+	defer w.wg.Done()
+	for {
+		select {
+		case msg := <-r.work:
+			w.handle(r, msg)
+		case <-w.stopping:
+			return
+		}
+	}
+}
+
+// Stop stops fetching, hands waiting messages back to JetStream, and waits for calls in flight until
+// ctx ends. Messages still in flight then are redelivered to another worker.
+func (w *Worker) Stop(ctx context.Context) error {
+	for _, r := range w.routes {
+		if r.consume != nil {
+			r.consume.Stop()
+		}
+	}
+	w.stopOnce.Do(func() { close(w.stopping) })
+	done := make(chan struct{})
+	go func() { w.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stopped with events still in flight: %w", ctx.Err())
+	}
+}
+
+// Consumers returns each route's consumer handle (for status and metrics).
+func (w *Worker) Consumers() map[string]jetstream.Consumer {
+	out := map[string]jetstream.Consumer{}
+	for _, r := range w.routes {
+		if r.cons != nil {
+			out[r.Name] = r.cons
+		}
+	}
+	return out
+}
+
+// job is one delivery of one event on one route.
+type job struct {
+	r     *runner
+	msg   jetstream.Msg
+	meta  *jetstream.MsgMetadata
+	env   *event.Envelope
+	key   string
+	entry ledger.Entry
+	rev   uint64
+	log   *zap.Logger
+}
+
+// logger returns the route's logger narrowed to this event, built on first use so that events that log
+// nothing pay nothing.
+func (j *job) logger() *zap.Logger {
+	if j.log == nil {
+		j.log = j.r.log
+		if j.env != nil {
+			j.log = j.log.With(zap.String("event_id", j.env.ID))
+			if j.env.Traceparent != "" {
+				j.log = j.log.With(zap.String("traceparent", j.env.Traceparent))
+			}
+		}
+	}
+	return j.log
+}
+
+func (w *Worker) handle(r *runner, msg jetstream.Msg) {
+	r.m.received.Inc()
+	r.m.inflight.Inc()
+	defer r.m.inflight.Dec()
+	stop := keepAlive(msg, r.policy.AckWait/3)
+	defer stop()
+
+	j := &job{r: r, msg: msg}
+	j.meta, _ = msg.Metadata()
+	defer func() {
+		if p := recover(); p != nil { // a defect must not take the process down or lose the message
+			if j.meta == nil || j.meta.NumDelivered < panicDeliveries {
+				j.logger().Error("panic while handling an event; it will be redelivered", zap.Any("panic", p))
+				_ = msg.NakWithDelay(min(5*time.Second, r.policy.AckWait/4))
+				return
+			}
+			// The same event keeps failing: a defect to report, not a reason to loop forever.
+			class := ClassInvalid
+			if j.entry.State == ledger.Started {
+				class = ClassAmbiguous // it failed somewhere after a call began
+			}
+			w.deadLetter(j, class, fmt.Sprintf("Köprü failed on this event %d times (a defect: %v); report it, then replay", j.meta.NumDelivered, p),
+				"", j.entry.Attempts)
+		}
+	}()
+	w.process(j)
+}
+
+func (w *Worker) process(j *job) {
+	r, msg := j.r, j.msg
+	if rr := msg.Headers().Get(HdrReplayRoute); rr != "" && rr != r.Name {
+		_ = msg.Ack() // a replay meant for another route of the same event type
+		return
+	}
+	env, err := event.Decode(msg.Data())
+	if err != nil {
+		w.deadLetter(j, ClassInvalid, event.Reason(err), "", 0)
+		return
+	}
+	j.env = env
+	if env.Type != r.EventType {
+		w.deadLetter(j, ClassInvalid, fmt.Sprintf("event of type %q was published on %s", target.OneLine(env.Type), msg.Subject()), "", 0)
+		return
+	}
+	if err := w.schemas.Validate(env.Type, env.Data); err != nil {
+		w.deadLetter(j, ClassInvalid, event.Reason(err), "", 0)
+		return
+	}
+	if r.Guard != nil {
+		if d := r.Guard.Blocked(time.Now()); d > 0 {
+			w.metrics.Retries.WithLabelValues(r.Name, reasonCircuitOpen).Inc()
+			_ = msg.NakWithDelay(d)
+			return
+		}
+	}
+	j.key = ledger.Key(r.Name, env.ID)
+	if !w.claim(j) {
+		return
+	}
+	w.callLoop(j)
+}
+
+// claim makes this delivery the owner of the event's next vendor call, or settles the delivery itself
+// (re-emits a finished event, waits out another worker's lease, dead-letters an abandoned call). It
+// reports whether the caller should go on and call.
+func (w *Worker) claim(j *job) bool {
+	ctx := w.base
+	now := time.Now().UTC()
+	err := w.save(j, ledger.Entry{State: ledger.Started, Attempts: 1, StartedAt: now})
+	if err == nil {
+		return true
+	}
+	if !errors.Is(err, ledger.ErrExists) {
+		w.later(j, time.Second, "ledger unavailable", err)
+		return false
+	}
+	e, rev, err := w.ledger.Get(ctx, j.key)
+	if err != nil {
+		w.later(j, time.Second, "ledger unavailable", err)
+		return false
+	}
+	j.entry, j.rev = e, rev
+	switch e.State {
+	case ledger.Succeeded:
+		w.reemitOutcome(j)
+		return false
+	case ledger.Dead:
+		w.reemitDeadLetter(j)
+		return false
+	case ledger.Started:
+		lease := j.r.policy.Lease()
+		if age := now.Sub(e.StartedAt); age < lease {
+			// Another delivery of this event is (or was just) calling. Come back when its lease ends.
+			w.metrics.Retries.WithLabelValues(j.r.Name, "lease_wait").Inc()
+			_ = j.msg.NakWithDelay(lease - age + time.Duration(rand.IntN(500))*time.Millisecond)
+			return false
+		}
+		return w.unknownOutcome(j, &target.Error{Class: target.ClassUnknown, Reason: "abandoned",
+			Msg: fmt.Sprintf("a worker began call %d at %s and never recorded its result (it probably stopped mid-call)",
+				e.Attempts, e.StartedAt.Format(time.RFC3339))})
+	}
+	// Retrying: the last call provably had no effect.
+	if j.meta != nil && int(j.meta.NumDelivered) > j.r.policy.MaxDeliveries {
+		w.deadLetter(j, ClassExhausted, fmt.Sprintf("gave up after %d deliveries and %d calls", j.meta.NumDelivered, e.Attempts), "", e.Attempts)
+		return false
+	}
+	return w.startAttempt(j)
+}
+
+// startAttempt records that call number entry.Attempts+1 begins now.
+func (w *Worker) startAttempt(j *job) bool {
+	e := j.entry
+	e.State, e.Attempts, e.StartedAt = ledger.Started, e.Attempts+1, time.Now().UTC()
+	if err := w.save(j, e); err != nil {
+		// ErrConflict: another delivery got there first; it will finish the event.
+		w.later(j, time.Second, "ledger update before a call failed", err)
+		return false
+	}
+	return true
+}
+
+// save writes e as the event's ledger entry: a create when this delivery holds no revision yet, else a
+// compare-and-set on the revision it read. A write whose answer is lost (a timeout under load) may still
+// have landed, so a failed write is checked by reading the entry back: if it holds exactly e, the write
+// is ours. Transient failures are retried for up to half a lease; ErrExists and ErrConflict mean another
+// delivery moved the entry and come back at once.
+func (w *Worker) save(j *job, e ledger.Entry) error {
+	// The window covers a JetStream leader election (seconds) even for short attempt timeouts; each try
+	// has its own deadline so one stuck request cannot use the whole window.
+	window := max(j.r.policy.Lease()/2, 12*time.Second)
+	deadline := time.Now().Add(window)
+	delay := 50 * time.Millisecond
+	var want []byte // e as stored, marshalled only if a write fails and must be checked
+	for {
+		ctx, cancel := context.WithTimeout(w.base, window/3)
+		var rev uint64
+		var err error
+		if j.rev == 0 {
+			rev, err = w.ledger.Create(ctx, j.key, e)
+		} else {
+			rev, err = w.ledger.Update(ctx, j.key, e, j.rev)
+		}
+		if err == nil {
+			cancel()
+			j.entry, j.rev = e, rev
+			return nil
+		}
+		cur, crev, gerr := w.ledger.Get(ctx, j.key)
+		cancel()
+		if gerr == nil {
+			if want == nil {
+				want, _ = json.Marshal(e)
+			}
+			if got, _ := json.Marshal(cur); bytes.Equal(got, want) {
+				j.entry, j.rev = cur, crev // the write landed; only its answer was lost
+				return nil
+			}
+			if errors.Is(err, ledger.ErrExists) || errors.Is(err, ledger.ErrConflict) {
+				return err
+			}
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		j.logger().Warn("ledger write failed; retrying", zap.Error(err), zap.Duration("wait", delay))
+		time.Sleep(delay)
+		delay = min(2*delay, 2*time.Second)
+	}
+}
+
+func (w *Worker) callLoop(j *job) {
+	r := j.r
+	bo := newBackoff(r.policy)
+	for i := 1; i < j.entry.Attempts; i++ {
+		bo.NextBackOff() // resume the schedule of earlier deliveries
+	}
+	for {
+		res, err := w.call(j)
+		if err == nil {
+			w.succeed(j, res)
+			return
+		}
+		te := target.AsError(err)
+		log := j.logger().With(zap.Int("attempt", j.entry.Attempts), zap.String("class", te.Class.String()),
+			zap.String("reason", te.Reason), zap.String("status", te.Status))
+		switch te.Class {
+		case target.ClassInvalid:
+			w.deadLetter(j, ClassInvalid, te.Msg, te.Status, j.entry.Attempts-1) // refused before any call
+			return
+		case target.ClassRejected:
+			w.deadLetter(j, ClassRejected, te.Msg, te.Status, j.entry.Attempts)
+			return
+		case target.ClassUnknown:
+			if !w.unknownOutcome(j, te) {
+				return
+			}
+			continue // a natural-key check proved the earlier call had no effect: call again
+		}
+		if te.Reason == reasonCircuitOpen { // no call was made: give the attempt back and wait in JetStream
+			w.metrics.Retries.WithLabelValues(r.Name, reasonCircuitOpen).Inc()
+			e := j.entry
+			e.State, e.Attempts = ledger.Retrying, e.Attempts-1
+			if err := w.save(j, e); err != nil {
+				w.later(j, te.RetryAfter, "ledger update while the circuit is open failed", err)
+				return
+			}
+			_ = j.msg.NakWithDelay(te.RetryAfter)
+			return
+		}
+		// Not sent, or retryable: the call had no effect.
+		if j.entry.Attempts >= r.policy.MaxAttempts {
+			w.deadLetter(j, ClassExhausted, fmt.Sprintf("gave up after %d calls; last: %s", j.entry.Attempts, te.Msg), te.Status, j.entry.Attempts)
+			return
+		}
+		wait := bo.NextBackOff()
+		reason := "retryable"
+		if te.Class == target.ClassNotSent {
+			reason = "not_sent"
+		}
+		if te.RetryAfter > wait {
+			wait, reason = te.RetryAfter, "retry_after"
+		}
+		w.metrics.Retries.WithLabelValues(r.Name, reason).Inc()
+		e := j.entry
+		e.State = ledger.Retrying
+		if err := w.save(j, e); err != nil {
+			w.later(j, wait, "ledger update after a failed call failed", err)
+			return
+		}
+		log.Info("call failed; will retry", zap.String("error", target.MaskDigits(te.Msg)), zap.Duration("wait", wait))
+		if wait > r.policy.InProcessWait {
+			_ = j.msg.NakWithDelay(wait) // a long wait: free the slot, JetStream brings it back
+			return
+		}
+		select {
+		case <-time.After(wait):
+		case <-w.stopping:
+			_ = j.msg.NakWithDelay(wait)
+			return
+		}
+		if !w.startAttempt(j) {
+			return
+		}
+	}
+}
+
+// unknownOutcome handles a call that may have taken effect. With a natural key (target.Finder) it asks
+// the vendor: found → that is the outcome; not found → it reports true and the caller calls again.
+// Without one, the event is dead-lettered as ambiguous: never a silent second call.
+func (w *Worker) unknownOutcome(j *job, te *target.Error) bool {
+	r := j.r
+	f, ok := r.Target.(target.Finder)
+	if !ok {
+		w.deadLetter(j, ClassAmbiguous, fmt.Sprintf("outcome unknown after call %d: %s; %s may have acted: look in %s for a record "+
+			"made from event %s around %s, then purge this dead letter if it exists or replay it with --allow-ambiguous if it does not",
+			j.entry.Attempts, te.Msg, r.TargetName, r.TargetName, j.env.ID, j.entry.StartedAt.Format(time.RFC3339)), te.Status, j.entry.Attempts)
+		return false
+	}
+	ctx, cancel := context.WithTimeout(target.WithTraceparent(w.base, j.env.Traceparent), r.policy.AttemptTimeout)
+	res, found, err := f.Find(ctx, w.request(j))
+	cancel()
+	switch {
+	case err != nil:
+		w.later(j, r.policy.InitialInterval*4, "natural-key lookup after an unknown outcome failed", err)
+		return false
+	case found:
+		j.logger().Info("unknown outcome resolved: the record exists", zap.String("cause", target.MaskDigits(te.Msg)))
+		w.succeed(j, res)
+		return false
+	}
+	if j.entry.Attempts >= r.policy.MaxAttempts {
+		w.deadLetter(j, ClassExhausted, fmt.Sprintf("gave up after %d calls; last: %s (no record was created)", j.entry.Attempts, te.Msg), te.Status, j.entry.Attempts)
+		return false
+	}
+	j.logger().Info("unknown outcome resolved: no record exists; calling again", zap.String("cause", target.MaskDigits(te.Msg)))
+	return w.startAttempt(j)
+}
+
+func (w *Worker) request(j *job) target.Request {
+	return target.Request{EventID: j.env.ID, Type: j.env.Type, Source: j.env.Source, Time: j.env.EventTime(),
+		Data: j.env.Data, Traceparent: j.env.Traceparent}
+}
+
+func (w *Worker) call(j *job) (target.Result, error) {
+	r := j.r
+	g := r.Guard
+	if g != nil {
+		if ok, wait := g.allow(time.Now()); !ok {
+			return target.Result{}, &target.Error{Class: target.ClassNotSent, Reason: reasonCircuitOpen, RetryAfter: wait,
+				Msg: "circuit open for " + r.TargetName + ": no call made"}
+		}
+		release, err := g.acquire(w.base)
+		if err != nil {
+			g.record(callNeutral, time.Now())
+			return target.Result{}, &target.Error{Class: target.ClassNotSent, Reason: "limit", Msg: "no call slot: " + err.Error()}
+		}
+		defer release()
+	}
+	ctx, cancel := context.WithTimeout(target.WithTraceparent(w.base, j.env.Traceparent), r.policy.AttemptTimeout)
+	defer cancel()
+	r.m.attempts.Inc()
+	res, err := r.Target.Call(ctx, w.request(j))
+	if g != nil {
+		g.record(breakerOutcome(err), time.Now())
+	}
+	return res, err
+}
+
+const reasonCircuitOpen = "circuit_open"
+
+// panicDeliveries is how many deliveries of one event may end in a panic before it is dead-lettered.
+const panicDeliveries = 3
+
+// breakerOutcome says what a call's result means for the circuit breaker: only failures that say the
+// vendor is unwell (not reachable, "not now", no answer) count against it.
+func breakerOutcome(err error) outcome {
+	if err == nil {
+		return callOK
+	}
+	te := target.AsError(err)
+	if te.Reason == "session" { // a session ended by the vendor (another login, idle expiry) is not a sick vendor
+		return callNeutral
+	}
+	switch te.Class {
+	case target.ClassInvalid:
+		return callNeutral
+	case target.ClassRejected:
+		return callOK
+	}
+	return callFailed
+}
+
+// watchGuards exports each guard's state and pauses the consumers of its routes while it is open, so
+// their events wait in JetStream (on every worker) instead of burning their retry budget.
+func (w *Worker) watchGuards() {
+	seen := map[*Guard]bool{}
+	for _, r := range w.routes {
+		g := r.Guard
+		if g == nil || seen[g] {
+			continue
+		}
+		seen[g] = true
+		gauge := w.metrics.Circuit.WithLabelValues(g.Target)
+		gauge.Set(CircuitClosed)
+		var names []string
+		for _, r2 := range w.routes {
+			if r2.Guard == g {
+				names = append(names, r2.Name)
+			}
+		}
+		g.OnChange(func(state int, until time.Time) {
+			gauge.Set(float64(state))
+			switch state {
+			case CircuitOpen:
+				w.log.Warn("circuit open: target failing; pausing its consumers", zap.String("target", g.Target),
+					zap.Time("until", until), zap.Strings("routes", names))
+				for _, name := range names {
+					ctx, cancel := context.WithTimeout(w.base, 5*time.Second)
+					if _, err := w.js.PauseConsumer(ctx, bus.StreamEvents, name, until); err != nil {
+						w.log.Warn("cannot pause consumer", zap.String("route", name), zap.Error(err))
+					}
+					cancel()
+				}
+			case CircuitHalfOpen:
+				w.log.Info("circuit half-open: probing target", zap.String("target", g.Target))
+			case CircuitClosed:
+				w.log.Info("circuit closed: target answering again", zap.String("target", g.Target))
+			}
+		})
+	}
+}
+
+// succeed records the outcome in the ledger, publishes it and acks.
+func (w *Worker) succeed(j *job, res target.Result) {
+	r := j.r
+	data := make(map[string]any, len(res.Fields)+3)
+	for k, v := range res.Fields {
+		data[k] = v
+	}
+	data["requestId"], data["route"], data["target"] = j.env.ID, r.Name, r.TargetName
+	outID := event.OutcomeID(r.Name, j.env.ID)
+	b, err := json.Marshal(outcomeEnvelope{SpecVersion: "1.0", ID: outID, Source: "kopru/" + r.Name, Type: r.OutcomeType,
+		Time: time.Now().UTC().Format(time.RFC3339Nano), DataContentType: "application/json",
+		Traceparent: j.env.Traceparent, Data: data})
+	if err != nil {
+		j.logger().Error("cannot encode the outcome; the event will be looked at again", zap.Error(err))
+		_ = j.msg.NakWithDelay(time.Minute)
+		return
+	}
+	e := j.entry
+	e.State, e.Outcome = ledger.Succeeded, b
+	if err := w.save(j, e); err != nil {
+		// The vendor acted but the ledger write failed. If another delivery meanwhile declared the event
+		// finished (an expired lease), its record stands; otherwise come back and look again.
+		j.logger().Error("vendor call succeeded but the ledger update failed; the event will be looked at again",
+			zap.Error(err), zap.String("result", target.MaskDigits(fmt.Sprint(res.Fields))))
+		_ = j.msg.NakWithDelay(time.Second)
+		return
+	}
+	if err := w.publish(event.OutcomesPrefix+r.OutcomeType, outID, nil, b); err != nil {
+		w.later(j, time.Second, "outcome publish failed (the ledger holds it; it will be re-emitted)", err)
+		return
+	}
+	_ = j.msg.Ack()
+	w.finished(j, metrics.ResultSucceeded)
+	j.logger().Debug("event succeeded", zap.Int("attempts", e.Attempts))
+}
+
+func (w *Worker) reemitOutcome(j *job) {
+	var out event.Envelope
+	if err := json.Unmarshal(j.entry.Outcome, &out); err != nil {
+		j.logger().Error("ledger outcome is corrupt", zap.Error(err))
+		_ = j.msg.NakWithDelay(time.Minute)
+		return
+	}
+	if err := w.publish(event.OutcomesPrefix+j.r.OutcomeType, out.ID, nil, j.entry.Outcome); err != nil {
+		w.later(j, time.Second, "outcome re-emit failed", err)
+		return
+	}
+	_ = j.msg.Ack()
+	j.r.m.result(metrics.ResultDuplicate).Inc()
+	j.logger().Debug("duplicate delivery of a finished event: outcome re-emitted, no call made")
+}
+
+// deadLetter records the dead letter in the ledger (when the event got that far), publishes it on
+// dlq.<route> with the original bytes and the contract headers, and acks.
+func (w *Worker) deadLetter(j *job, class, reason, status string, attempts int) {
+	r := j.r
+	eventID := j.msg.Headers().Get(nats.MsgIdHdr)
+	if j.env != nil {
+		eventID = j.env.ID
+	}
+	h := map[string]string{
+		HdrRoute:           r.Name,
+		HdrEventID:         eventID,
+		HdrOriginalSubject: j.msg.Subject(),
+		HdrErrorClass:      class,
+		HdrError:           target.OneLine(reason),
+		HdrAttempts:        strconv.Itoa(attempts),
+		HdrTargetStatus:    status,
+		HdrFailedAt:        time.Now().UTC().Format(time.RFC3339),
+	}
+	if rp := j.msg.Headers().Get(HdrReplayOf); rp != "" {
+		h[HdrReplayOf] = rp
+	}
+	if j.key != "" {
+		e := j.entry
+		e.State, e.DLQ = ledger.Dead, h
+		if err := w.save(j, e); err != nil {
+			j.logger().Error("ledger update before dead-lettering failed; the event will be looked at again", zap.Error(err))
+			_ = j.msg.NakWithDelay(time.Second)
+			return
+		}
+	}
+	if err := w.publishDeadLetter(j, h); err != nil {
+		w.later(j, time.Second, "dead-letter publish failed", err)
+		return
+	}
+	_ = j.msg.Ack()
+	w.finished(j, class)
+	j.logger().Warn("event dead-lettered", zap.String("class", class), zap.String("error", target.MaskDigits(h[HdrError])),
+		zap.Int("attempts", attempts), zap.String("target_status", status))
+}
+
+func (w *Worker) reemitDeadLetter(j *job) {
+	if err := w.publishDeadLetter(j, j.entry.DLQ); err != nil {
+		w.later(j, time.Second, "dead-letter re-emit failed", err)
+		return
+	}
+	_ = j.msg.Ack()
+	j.r.m.result(metrics.ResultDuplicate).Inc()
+}
+
+func (w *Worker) publishDeadLetter(j *job, h map[string]string) error {
+	id := h[HdrEventID]
+	if id == "" && j.meta != nil {
+		id = "seq-" + strconv.FormatUint(j.meta.Sequence.Stream, 10)
+	}
+	if rp := h[HdrReplayOf]; rp != "" {
+		id += "/replay-" + rp
+	}
+	return w.publish(event.DLQPrefix+j.r.Name, "dlq/"+j.r.Name+"/"+id, h, j.msg.Data())
+}
+
+func (w *Worker) publish(subject, msgID string, headers map[string]string, data []byte) error {
+	m := nats.NewMsg(subject)
+	m.Data = data
+	for k, v := range headers {
+		m.Header.Set(k, v)
+	}
+	m.Header.Set(nats.MsgIdHdr, msgID)
+	ctx, cancel := context.WithTimeout(w.base, 10*time.Second)
+	defer cancel()
+	_, err := w.js.PublishMsg(ctx, m)
+	return err
+}
+
+func (w *Worker) finished(j *job, result string) {
+	j.r.m.result(result).Inc()
+	if j.env != nil {
+		if t := j.env.EventTime(); !t.IsZero() {
+			j.r.m.endToEnd.Observe(time.Since(t).Seconds())
+		}
+	}
+}
+
+// later hands the message back to JetStream after d, leaving the ledger as it is.
+func (w *Worker) later(j *job, d time.Duration, what string, err error) {
+	j.logger().Warn(what+"; retrying later", zap.Error(err), zap.Duration("wait", d))
+	_ = j.msg.NakWithDelay(d)
+}
+
+func newBackoff(p Policy) *backoff.ExponentialBackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = p.InitialInterval
+	b.MaxInterval = p.MaxInterval
+	b.Multiplier = 2
+	b.RandomizationFactor = 0.5
+	b.MaxElapsedTime = 0 // the budget is MaxAttempts, not time
+	b.Reset()
+	return b
+}
+
+// keepAlive tells JetStream the message is still being worked on every interval, until stop is called.
+func keepAlive(msg jetstream.Msg, every time.Duration) (stop func()) {
+	var mu sync.Mutex
+	stopped := false
+	var t *time.Timer
+	t = time.AfterFunc(every, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		_ = msg.InProgress()
+		t.Reset(every)
+	})
+	return func() {
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+		t.Stop()
+	}
+}
+
+// outcomeEnvelope is event.Envelope with its data still a value, so an outcome is encoded in one pass.
+type outcomeEnvelope struct {
+	SpecVersion     string         `json:"specversion"`
+	ID              string         `json:"id"`
+	Source          string         `json:"source"`
+	Type            string         `json:"type"`
+	Time            string         `json:"time"`
+	DataContentType string         `json:"datacontenttype"`
+	Traceparent     string         `json:"traceparent,omitempty"`
+	Data            map[string]any `json:"data"`
+}
+
+// routeMetrics holds one route's series, resolved once so the hot path does no label lookups.
+type routeMetrics struct {
+	received, attempts prometheus.Counter
+	inflight           prometheus.Gauge
+	endToEnd           prometheus.Observer
+	results            map[string]prometheus.Counter
+}
+
+func newRouteMetrics(m *metrics.Metrics, route string) routeMetrics {
+	rm := routeMetrics{received: m.EventsReceived.WithLabelValues(route), attempts: m.Attempts.WithLabelValues(route),
+		inflight: m.Inflight.WithLabelValues(route), endToEnd: m.EndToEnd.WithLabelValues(route), results: map[string]prometheus.Counter{}}
+	for _, r := range metrics.Results {
+		rm.results[r] = m.Events.WithLabelValues(route, r)
+	}
+	return rm
+}
+
+func (rm routeMetrics) result(r string) prometheus.Counter { return rm.results[r] }
