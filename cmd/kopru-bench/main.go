@@ -1,0 +1,596 @@
+// Command kopru-bench measures Köprü's pipeline against two references measured in the same run: raw
+// JetStream consume-and-ack, and a bare hand-written loop doing the same work (KV create, HTTP POST, KV
+// put, publish, ack). Each phase runs in its own child process (embedded nats-server, the Licrus
+// simulator and the workload), so CPU time and peak RSS belong to that phase alone.
+//
+//	go run ./cmd/kopru-bench [--events 10000] [--json]
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/pprof"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/kopru/kopru/internal/app"
+	"github.com/kopru/kopru/internal/bus"
+	"github.com/kopru/kopru/internal/config"
+	"github.com/kopru/kopru/internal/event"
+	"github.com/kopru/kopru/internal/sim"
+	licrussim "github.com/kopru/kopru/internal/sim/licrus"
+	"github.com/kopru/kopru/internal/target"
+	"github.com/kopru/kopru/internal/target/licrus"
+	"github.com/kopru/kopru/internal/worker"
+	"github.com/kopru/kopru/schemas"
+)
+
+const ticket = "bench-ticket"
+
+// result is what one phase reports.
+type result struct {
+	Phase       string  `json:"phase"`
+	Events      int     `json:"events"`
+	Seconds     float64 `json:"seconds"`
+	PerSecond   float64 `json:"perSecond"`
+	CPUPer1000  float64 `json:"cpuSecondsPer1000"`
+	PeakRSSMiB  float64 `json:"peakRssMiB"`
+	P50AddedMs  float64 `json:"p50AddedMs,omitempty"`
+	P99AddedMs  float64 `json:"p99AddedMs,omitempty"`
+	SimCalls    int     `json:"simCalls"`
+	Concurrency int     `json:"concurrency"`
+	LatencyMs   int     `json:"vendorLatencyMs"`
+}
+
+func main() {
+	phase := flag.String("phase", "", "run one phase in this process (internal)")
+	events := flag.Int("events", 10000, "events per throughput phase")
+	durability := flag.Bool("durability", false, "measure the cost of fsync-always and R3 instead")
+	asJSON := flag.Bool("json", false, "print results as JSON")
+	flag.Parse()
+	if *phase != "" {
+		if path := os.Getenv("KOPRU_BENCH_CPUPROFILE"); path != "" {
+			f, err := os.Create(path + "." + *phase)
+			if err == nil {
+				_ = pprof.StartCPUProfile(f)
+				defer pprof.StopCPUProfile()
+			}
+		}
+		if path := os.Getenv("KOPRU_BENCH_MEMPROFILE"); path != "" {
+			runtime.MemProfileRate = 4096
+			defer func() {
+				if f, err := os.Create(path + "." + *phase); err == nil {
+					_ = pprof.Lookup("allocs").WriteTo(f, 0)
+					_ = f.Close()
+				}
+			}()
+		}
+		r, err := runPhase(*phase, *events)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "phase", *phase, "failed:", err)
+			pprof.StopCPUProfile()
+			os.Exit(1)
+		}
+		_ = json.NewEncoder(os.Stdout).Encode(r)
+		return
+	}
+	phases := []string{"raw-jetstream", "bare-instant", "kopru-instant", "bare-50ms", "kopru-50ms", "bare-latency", "kopru-latency"}
+	if *durability {
+		phases = []string{"kopru-instant", "kopru-r1-sync", "kopru-r3", "kopru-r3-sync"}
+	}
+	results := map[string]result{}
+	for _, p := range phases {
+		fmt.Fprintf(os.Stderr, "running %s …\n", p)
+		r, err := child(p, *events)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", p, err)
+			os.Exit(1)
+		}
+		results[p] = r
+	}
+	if *asJSON {
+		_ = json.NewEncoder(os.Stdout).Encode(results)
+		return
+	}
+	if *durability {
+		reportDurability(os.Stdout, phases, results)
+		return
+	}
+	report(os.Stdout, phases, results)
+}
+
+func child(phase string, events int) (result, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return result{}, err
+	}
+	var out bytes.Buffer
+	cmd := exec.Command(self, "--phase", phase, "--events", fmt.Sprint(events))
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return result{}, err
+	}
+	var r result
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		return result{}, fmt.Errorf("bad phase output %q: %w", out.String(), err)
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	r.CPUPer1000 = cpu.Seconds() / float64(r.Events) * 1000
+	r.PeakRSSMiB = float64(ru.Maxrss) / 1024
+	return r, nil
+}
+
+func report(w io.Writer, phases []string, rs map[string]result) {
+	fmt.Fprintf(w, "\nKöprü pipeline benchmark (%d events per throughput phase; embedded nats-server, file store, default fsync; Licrus simulator over loopback HTTP)\n\n", rs["kopru-instant"].Events)
+	fmt.Fprintf(w, "%-15s %6s %6s %10s %10s %12s %10s %9s %9s\n", "phase", "in-flt", "vendor", "events", "events/s", "CPU s/1000", "peak RSS", "p50 add", "p99 add")
+	for _, p := range phases {
+		r := rs[p]
+		lat := ""
+		if r.P99AddedMs > 0 {
+			lat = fmt.Sprintf("%7.2fms %7.2fms", r.P50AddedMs, r.P99AddedMs)
+		}
+		fmt.Fprintf(w, "%-15s %6d %4dms %10d %10.0f %12.3f %7.1fMiB  %s\n", p, r.Concurrency, r.LatencyMs, r.Events, r.PerSecond, r.CPUPer1000, r.PeakRSSMiB, lat)
+	}
+	ratio := rs["kopru-instant"].PerSecond / rs["bare-instant"].PerSecond
+	little := float64(rs["kopru-50ms"].Concurrency) / 0.050
+	lr := rs["kopru-50ms"].PerSecond / little
+	fmt.Fprintf(w, "\ntargets:\n")
+	fmt.Fprintf(w, "  Köprü / bare loop (instant vendor)      %.2f×  (target ≥ 0.90×)  %s\n", ratio, verdict(ratio >= 0.9))
+	fmt.Fprintf(w, "  Köprü / Little's-law bound (50 ms, %d) %.0f%% of %.0f/s (target ≥ 90%%)  %s\n", rs["kopru-50ms"].Concurrency, lr*100, little, verdict(lr >= 0.9))
+	fmt.Fprintf(w, "  p99 latency added at 1,000 events/s     %.2f ms (target < 5 ms)  %s   (bare loop: %.2f ms)\n", rs["kopru-latency"].P99AddedMs,
+		verdict(rs["kopru-latency"].P99AddedMs < 5), rs["bare-latency"].P99AddedMs)
+	fmt.Fprintf(w, "  raw JetStream consume+ack               %.0f/s (reference)\n", rs["raw-jetstream"].PerSecond)
+	v := validationCost()
+	per := 1e6 / rs["bare-instant"].PerSecond
+	fmt.Fprintf(w, "\nwhere the difference goes: decoding the envelope and validating its data against the JSON Schema, which\n"+
+		"the bare loop skips, costs %.1f µs of CPU per event (%.0f%% of the bare loop's %.0f µs per event on 2 cores).\n", v, 100*v/(2*per), 2*per)
+}
+
+func reportDurability(w io.Writer, phases []string, rs map[string]result) {
+	fmt.Fprintf(w, "\nDurability cost (%d events, instant Licrus simulator, 64 in flight; R3 = three in-process servers on loopback)\n\n", rs["kopru-instant"].Events)
+	fmt.Fprintf(w, "%-15s %-28s %10s %8s %12s\n", "phase", "settings", "events/s", "vs R1", "CPU s/1000")
+	desc := map[string]string{"kopru-instant": "R1, fsync every 2 min", "kopru-r1-sync": "R1, sync_interval always",
+		"kopru-r3": "R3, fsync every 2 min", "kopru-r3-sync": "R3, sync_interval always"}
+	base := rs["kopru-instant"].PerSecond
+	for _, p := range phases {
+		r := rs[p]
+		fmt.Fprintf(w, "%-15s %-28s %10.0f %7.2f× %12.3f\n", p, desc[p], r.PerSecond, r.PerSecond/base, r.CPUPer1000)
+	}
+}
+
+// validationCost measures decode + schema validation of the example event, in µs per event.
+func validationCost() float64 {
+	s := event.MustLoadSchemas()
+	data, _ := schemas.FS.ReadFile("examples/installation.requested.json")
+	raw, _ := event.New("installation.requested", "bench", data).Marshal()
+	r := testing.Benchmark(func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			env, err := event.Decode(raw)
+			if err == nil {
+				err = s.Validate(env.Type, env.Data)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	return float64(r.NsPerOp()) / 1000
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "MISSED"
+}
+
+// env is one phase's world: an embedded server, streams, the simulator.
+type env struct {
+	ns  interface{ Shutdown() }
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	kv  jetstream.KeyValue
+	sim *licrussim.Sim
+	url string
+	dir string
+	srv *httptest.Server
+}
+
+func setup(latency time.Duration) (*env, error) { return setupWith(latency, 1, false) }
+
+// setupWith starts one embedded server (replicas 1) or an in-process cluster of three (replicas 3).
+func setupWith(latency time.Duration, replicas int, syncAlways bool) (*env, error) {
+	dir, err := os.MkdirTemp("", "kopru-bench-")
+	if err != nil {
+		return nil, err
+	}
+	var ns interface{ Shutdown() }
+	var url string
+	if replicas == 3 {
+		c, err := bus.StartCluster(3, dir, syncAlways)
+		if err != nil {
+			return nil, err
+		}
+		ns, url = c, c.URLs()
+	} else {
+		s, err := bus.StartEmbedded(bus.EmbeddedConfig{Dir: dir, Port: -1, SyncAlways: syncAlways})
+		if err != nil {
+			return nil, err
+		}
+		ns, url = s, s.ClientURL()
+	}
+	nc, err := nats.Connect(url)
+	if err != nil {
+		return nil, err
+	}
+	js, _ := jetstream.New(nc)
+	kv, err := bus.Ensure(context.Background(), js, bus.StreamConfig{Replicas: replicas})
+	if err != nil {
+		return nil, err
+	}
+	s := licrussim.New(ticket)
+	if latency > 0 {
+		s.Faults.Always(&sim.Fault{Delay: latency})
+	}
+	srv := httptest.NewServer(s)
+	srv.Config.SetKeepAlivesEnabled(true)
+	return &env{ns: ns, nc: nc, js: js, kv: kv, sim: s, url: srv.URL + "/api", dir: dir, srv: srv}, nil
+}
+
+func (e *env) close() {
+	e.srv.Close()
+	e.nc.Close()
+	e.ns.Shutdown()
+	_ = os.RemoveAll(e.dir)
+}
+
+// preload publishes n events asynchronously and returns their ids.
+func (e *env) preload(n int) ([]string, error) {
+	data, err := schemas.FS.ReadFile("examples/installation.requested.json")
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, n)
+	for i := 0; i < n; i++ {
+		ev := event.New("installation.requested", "bench", data)
+		ids[i] = ev.ID
+		b, _ := ev.Marshal()
+		if _, err := e.js.PublishAsync("events.installation.requested", b, jetstream.WithMsgID(ev.ID)); err != nil {
+			return nil, err
+		}
+		if i%2000 == 1999 {
+			<-e.js.PublishAsyncComplete()
+		}
+	}
+	select {
+	case <-e.js.PublishAsyncComplete():
+	case <-time.After(30 * time.Second):
+		return nil, fmt.Errorf("preload timed out")
+	}
+	return ids, nil
+}
+
+// waitOutcomes counts messages on outcomes.> until n arrived.
+func (e *env) outcomeWatcher(n int) (done chan struct{}, arrivals func() map[string]time.Time, err error) {
+	done = make(chan struct{})
+	var mu sync.Mutex
+	seen := map[string]time.Time{}
+	var count atomic.Int64
+	_, err = e.nc.Subscribe("outcomes.>", func(m *nats.Msg) {
+		now := time.Now()
+		var o struct {
+			Data struct {
+				RequestID string `json:"requestId"`
+			} `json:"data"`
+		}
+		_ = json.Unmarshal(m.Data, &o)
+		mu.Lock()
+		if _, dup := seen[o.Data.RequestID]; !dup {
+			seen[o.Data.RequestID] = now
+			if count.Add(1) == int64(n) {
+				close(done)
+			}
+		}
+		mu.Unlock()
+	})
+	return done, func() map[string]time.Time { mu.Lock(); defer mu.Unlock(); return seen }, err
+}
+
+func runPhase(phase string, n int) (result, error) {
+	switch phase {
+	case "raw-jetstream":
+		return rawJetStream(n)
+	case "bare-instant":
+		return bare(n, 64, 0)
+	case "bare-50ms":
+		return bare(n, 256, 50*time.Millisecond)
+	case "kopru-instant":
+		return kopru(n, 64, 0)
+	case "kopru-50ms":
+		return kopru(n, 256, 50*time.Millisecond)
+	case "kopru-latency":
+		return kopruLatency(5000, 1000)
+	case "bare-latency":
+		return latencyRun("bare-latency", 5000, 1000, func(e *env) (func(), error) { return startBare(e, 64) })
+	case "kopru-r1-sync":
+		return kopruOn(n, 1, true)
+	case "kopru-r3":
+		return kopruOn(n, 3, false)
+	case "kopru-r3-sync":
+		return kopruOn(n, 3, true)
+	}
+	return result{}, fmt.Errorf("unknown phase %q", phase)
+}
+
+func rawJetStream(n int) (result, error) {
+	e, err := setup(0)
+	if err != nil {
+		return result{}, err
+	}
+	defer e.close()
+	if _, err := e.preload(n); err != nil {
+		return result{}, err
+	}
+	cons, err := e.js.CreateOrUpdateConsumer(context.Background(), bus.StreamEvents, jetstream.ConsumerConfig{Durable: "raw", AckPolicy: jetstream.AckExplicitPolicy})
+	if err != nil {
+		return result{}, err
+	}
+	var got atomic.Int64
+	done := make(chan struct{})
+	start := time.Now()
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		_ = m.Ack()
+		if got.Add(1) == int64(n) {
+			close(done)
+		}
+	})
+	if err != nil {
+		return result{}, err
+	}
+	defer cc.Stop()
+	<-done
+	el := time.Since(start)
+	return result{Phase: "raw-jetstream", Events: n, Seconds: el.Seconds(), PerSecond: float64(n) / el.Seconds()}, nil
+}
+
+// bare runs the hand-written loop: the same work as Köprü with no framework.
+func bare(n, concurrency int, latency time.Duration) (result, error) {
+	e, err := setup(latency)
+	if err != nil {
+		return result{}, err
+	}
+	return throughputRun(e, "bare", n, concurrency, latency, func(e *env) (func(), error) { return startBare(e, concurrency) })
+}
+
+// startBare starts the hand-written loop: the same work as Köprü with no framework.
+func startBare(e *env, concurrency int) (stop func(), err error) {
+	hc := target.NewHTTPClient(concurrency)
+	cons, err := e.js.CreateOrUpdateConsumer(context.Background(), bus.StreamEvents, jetstream.ConsumerConfig{Durable: "bare",
+		AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: concurrency * 2})
+	if err != nil {
+		return nil, err
+	}
+	sem := make(chan struct{}, concurrency)
+	ctx := context.Background()
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			var ev event.Envelope
+			_ = json.Unmarshal(m.Data(), &ev)
+			key := "bare.e." + ev.ID
+			if _, err := e.kv.Create(ctx, key, []byte(`{"state":"started"}`)); err != nil {
+				_ = m.Ack()
+				return
+			}
+			body, _ := licrus.Map(ev.Data, ticket)
+			b, _ := json.Marshal(body)
+			resp, err := hc.Post(e.url+"/ExternalCall/Create", "application/json", bytes.NewReader(b))
+			if err != nil {
+				_ = m.Nak()
+				return
+			}
+			rb, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var r licrus.Response
+			_ = json.Unmarshal(rb, &r)
+			num, _ := licrus.ParseCallNumber(r.Messages())
+			out, _ := json.Marshal(map[string]any{"specversion": "1.0", "id": event.OutcomeID("bare", ev.ID), "type": "installation.call-created",
+				"source": "bare", "data": map[string]any{"requestId": ev.ID, "callNumber": num}})
+			_, _ = e.kv.Put(ctx, key, out)
+			_, _ = e.js.Publish(ctx, "outcomes.installation.call-created", out, jetstream.WithMsgID(event.OutcomeID("bare", ev.ID)))
+			_ = m.Ack()
+		}()
+	}, jetstream.PullMaxMessages(concurrency))
+	if err != nil {
+		return nil, err
+	}
+	return cc.Stop, nil
+}
+
+func wait(done chan struct{}, n int) error {
+	select {
+	case <-done:
+		return nil
+	case <-time.After(5 * time.Minute):
+		return fmt.Errorf("not all %d outcomes arrived within 5 minutes", n)
+	}
+}
+
+func startKopru(e *env, concurrency int) (*app.App, error) {
+	c := &target.Client{HTTP: target.NewHTTPClient(concurrency), Target: "licrus"}
+	spec, _ := app.Spec("licrus-installation")
+	a, err := app.New(app.Options{
+		Config: config.Config{NATS: config.NATS{URL: strings.Join(e.nc.Servers(), ",")}},
+		Logger: benchLogger(),
+		Routes: []worker.Route{{Name: spec.Name, EventType: spec.EventType, OutcomeType: spec.OutcomeType, TargetName: spec.Target,
+			Operation: spec.Operation, Target: licrus.New(licrus.Config{BaseURL: e.url, AuthTicket: ticket}, c),
+			Policy: worker.Policy{Concurrency: concurrency, MaxAckPending: concurrency * 2, AckWait: benchAckWait()}}},
+		NoHTTP: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, a.Start(context.Background())
+}
+
+func kopru(n, concurrency int, latency time.Duration) (result, error) {
+	e, err := setup(latency)
+	if err != nil {
+		return result{}, err
+	}
+	return kopruRun(e, n, concurrency, latency)
+}
+
+func kopruOn(n, replicas int, syncAlways bool) (result, error) {
+	e, err := setupWith(0, replicas, syncAlways)
+	if err != nil {
+		return result{}, err
+	}
+	return kopruRun(e, n, 64, 0)
+}
+
+// kopruRun runs Köprü's route over e.
+func kopruRun(e *env, n, concurrency int, latency time.Duration) (result, error) {
+	return throughputRun(e, "kopru", n, concurrency, latency, func(e *env) (func(), error) {
+		a, err := startKopru(e, concurrency)
+		if err != nil {
+			return nil, err
+		}
+		return func() { _ = a.Stop(context.Background()) }, nil
+	})
+}
+
+// throughputRun preloads n events, starts the consumer start makes, and times it until every event
+// has its outcome and the simulator accepted exactly n calls.
+func throughputRun(e *env, phase string, n, concurrency int, latency time.Duration, start func(*env) (func(), error)) (result, error) {
+	defer e.close()
+	if _, err := e.preload(n); err != nil {
+		return result{}, err
+	}
+	done, _, err := e.outcomeWatcher(n)
+	if err != nil {
+		return result{}, err
+	}
+	began := time.Now()
+	stop, err := start(e)
+	if err != nil {
+		return result{}, err
+	}
+	defer stop()
+	if os.Getenv("KOPRU_BENCH_LOG") != "" {
+		go func() {
+			for range time.Tick(2 * time.Second) {
+				fmt.Fprintf(os.Stderr, "%s: %d calls\n", time.Since(began).Round(time.Second), e.sim.CallCount())
+			}
+		}()
+	}
+	if err := wait(done, n); err != nil {
+		return result{}, err
+	}
+	el := time.Since(began)
+	if c := e.sim.CallCount(); c != n {
+		return result{}, fmt.Errorf("simulator accepted %d calls for %d events", c, n)
+	}
+	return result{Phase: phase, Events: n, Seconds: el.Seconds(), PerSecond: float64(n) / el.Seconds(),
+		SimCalls: e.sim.CallCount(), Concurrency: concurrency, LatencyMs: int(latency / time.Millisecond)}, nil
+}
+
+// kopruLatency publishes n events at rate/s against an instant vendor and measures, per event, the
+// time from publish to the outcome's arrival minus the time the vendor spent on the request.
+func kopruLatency(n, rate int) (result, error) {
+	return latencyRun("kopru-latency", n, rate, func(e *env) (func(), error) {
+		a, err := startKopru(e, 64)
+		if err != nil {
+			return nil, err
+		}
+		return func() { _ = a.Stop(context.Background()) }, nil
+	})
+}
+
+// latencyRun publishes n events at rate/s against an instant vendor, with the consumer start runs,
+// and measures per event the time from publish to the outcome's arrival minus the vendor's time.
+func latencyRun(phase string, n, rate int, start func(*env) (func(), error)) (result, error) {
+	e, err := setup(0)
+	if err != nil {
+		return result{}, err
+	}
+	defer e.close()
+	// Measure the vendor's own time per request, to subtract it.
+	var vendorNs atomic.Int64
+	var vendorN atomic.Int64
+	inner := e.srv.Config.Handler
+	e.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t := time.Now()
+		inner.ServeHTTP(w, r)
+		vendorNs.Add(int64(time.Since(t)))
+		vendorN.Add(1)
+	})
+	done, arrivals, err := e.outcomeWatcher(n)
+	if err != nil {
+		return result{}, err
+	}
+	stop, err := start(e)
+	if err != nil {
+		return result{}, err
+	}
+	defer stop()
+	data, _ := schemas.FS.ReadFile("examples/installation.requested.json")
+	sent := make(map[string]time.Time, n)
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	for i := 0; i < n; i++ {
+		<-tick.C
+		ev := event.New("installation.requested", "bench", data)
+		b, _ := ev.Marshal()
+		sent[ev.ID] = time.Now()
+		if _, err := e.js.Publish(context.Background(), "events.installation.requested", b, jetstream.WithMsgID(ev.ID)); err != nil {
+			return result{}, err
+		}
+	}
+	if err := wait(done, n); err != nil {
+		return result{}, err
+	}
+	vendor := time.Duration(vendorNs.Load() / max(1, vendorN.Load()))
+	var lat []float64
+	for id, at := range arrivals() {
+		lat = append(lat, float64(at.Sub(sent[id])-vendor)/float64(time.Millisecond))
+	}
+	sort.Float64s(lat)
+	pct := func(p float64) float64 { return lat[int(p*float64(len(lat)-1))] }
+	return result{Phase: phase, Events: n, Seconds: float64(n) / float64(rate), PerSecond: float64(rate),
+		P50AddedMs: pct(0.50), P99AddedMs: pct(0.99), SimCalls: e.sim.CallCount(), Concurrency: 64}, nil
+}
+
+// benchLogger is silent unless KOPRU_BENCH_LOG=1 (then warnings go to stderr).
+func benchLogger() *zap.Logger {
+	if os.Getenv("KOPRU_BENCH_LOG") == "" {
+		return zap.NewNop()
+	}
+	l, _ := zap.NewDevelopment(zap.IncreaseLevel(zap.WarnLevel))
+	return l
+}
+
+func benchAckWait() time.Duration {
+	d, _ := time.ParseDuration(os.Getenv("KOPRU_BENCH_ACKWAIT"))
+	return d
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/kopru/kopru/internal/bus"
+	"github.com/kopru/kopru/internal/event"
+)
+
+func cmdPublish(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("publish", "publish [--source S] [--id ID] TYPE [FILE|-]\n\nFILE holds the event's data, or a whole CloudEvents envelope (then its type must be TYPE).\nWithout FILE, or with -, it is read from standard input. Prints the event id.", stderr)
+	source := fs.String("source", "kopru-cli", "CloudEvents source of a wrapped event")
+	id := fs.String("id", "", "event id of a wrapped event (default: a new ULID)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() < 1 || fs.NArg() > 2 {
+		return usageError{"want TYPE [FILE|-] (kopru publish --help)"}
+	}
+	typ := fs.Arg(0)
+	var in io.Reader = stdin
+	if f := fs.Arg(1); f != "" && f != "-" {
+		file, err := os.Open(f)
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		in = file
+	}
+	raw, err := io.ReadAll(io.LimitReader(in, event.MaxSize+1))
+	if err != nil {
+		return err
+	}
+	env, err := buildEnvelope(typ, *source, *id, raw)
+	if err != nil {
+		return err
+	}
+	s, err := event.LoadSchemas()
+	if err != nil {
+		return err
+	}
+	if err := s.Validate(typ, env.Data); err != nil {
+		return err
+	}
+	url := os.Getenv("KOPRU_NATS_URL")
+	if url == "" {
+		return fmt.Errorf("KOPRU_NATS_URL is empty: set it to the NATS server (kopru dev prints its URL)")
+	}
+	nc, err := bus.Connect(bus.ConnectOptions{URL: url, Name: "kopru-publish", Creds: os.Getenv("KOPRU_NATS_CREDS"),
+		NKeySeedFile: os.Getenv("KOPRU_NATS_NKEY_SEED_FILE"), User: os.Getenv("KOPRU_NATS_USER"),
+		Password: os.Getenv("KOPRU_NATS_PASSWORD"), PasswordFile: os.Getenv("KOPRU_NATS_PASSWORD_FILE"),
+		Token: os.Getenv("KOPRU_NATS_TOKEN"), TokenFile: os.Getenv("KOPRU_NATS_TOKEN_FILE"),
+		TLSCA: os.Getenv("KOPRU_NATS_TLS_CA"), TLSCert: os.Getenv("KOPRU_NATS_TLS_CERT"), TLSKey: os.Getenv("KOPRU_NATS_TLS_KEY")})
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	b, err := env.Marshal()
+	if err != nil {
+		return err
+	}
+	ack, err := js.Publish(ctx, event.EventsPrefix+typ, b, jetstream.WithMsgID(env.ID))
+	if err != nil {
+		return fmt.Errorf("publish: %w", err)
+	}
+	if ack.Duplicate {
+		fmt.Fprintf(stderr, "note: JetStream already had event %s (duplicate dropped)\n", env.ID)
+	}
+	fmt.Fprintln(stdout, env.ID)
+	return nil
+}
+
+// buildEnvelope takes raw as a whole envelope when it has "specversion", else wraps it as data.
+func buildEnvelope(typ, source, id string, raw []byte) (*event.Envelope, error) {
+	raw = bytes.TrimSpace(raw)
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, fmt.Errorf("input is not a JSON object: %v", err)
+	}
+	if _, ok := probe["specversion"]; ok {
+		env, err := event.Decode(raw)
+		if err != nil {
+			return nil, err
+		}
+		if env.Type != typ {
+			return nil, fmt.Errorf("envelope type %q does not match %q", env.Type, typ)
+		}
+		return env, nil
+	}
+	env := event.New(typ, source, raw)
+	if id != "" {
+		env.ID = id
+	}
+	return env, nil
+}
