@@ -1,0 +1,88 @@
+# Köprü — every target needs only Go (and, where named, Docker or Debian packages it installs itself).
+GO        ?= go
+BIN       := bin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMPOSE   ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+# CA bundle copied into the kopru image's build context (empty = an image without CA certs: plain HTTP only)
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+LDFLAGS   := -s -w -X github.com/kopru/kopru/internal/metrics.Version=$(VERSION)
+export TESTCONTAINERS_RYUK_DISABLED := true
+
+.PHONY: help run build test test-short vet fmt fuzz chaos bench bench-durability chromium test-ui image image-nats image-kopru image-source compose-up compose-down deploy-check clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+run: ## start everything embedded (JetStream, simulators, workers) and show events turning into outcomes
+	$(GO) run ./cmd/kopru dev
+
+build: ## build bin/kopru
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/kopru ./cmd/kopru
+
+test: vet chromium ## every test: go test -race, Prometheus rule tests, every fuzz target briefly, a 2,000-event chaos run
+	$(GO) test -race -count=1 -timeout 30m ./...
+	deploy/prometheus/check.sh
+	@if docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; then \
+	  $(COMPOSE) config -q && echo "docker-compose.yml: config ok"; else echo "no docker compose here: compose config not checked"; fi
+	FUZZTIME=$(CI_FUZZTIME) ./.ci/fuzz.sh
+	$(GO) run ./cmd/kopru-chaos --events 2000 --workers 3 --duration-limit 5m
+
+CI_FUZZTIME ?= 4s
+FUZZTIME    ?= 10s
+
+fuzz: ## run every Go fuzz target for FUZZTIME each (default 10s; FUZZ_ONLY=regexp picks some, FUZZ_SAVE=1 keeps new corpus)
+	FUZZTIME=$(FUZZTIME) ./.ci/fuzz.sh
+
+chaos: ## chaos run: workers under vendor faults, SIGKILLs and nats-server restarts; checks exactly-once effects and log leaks
+	$(GO) run ./cmd/kopru-chaos --events $(or $(EVENTS),10000) --workers $(or $(WORKERS),3) $(if $(SEED),--seed $(SEED)) $(CHAOS_FLAGS)
+
+bench-durability: ## the cost of fsync-always and R3 streams against the defaults
+	$(GO) run ./cmd/kopru-bench --durability
+
+chromium: ## install headless Chromium for the operator page test (Debian); the test skips without it
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  ( (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium) >/dev/null 2>&1 \
+	    || echo "note: could not install chromium; the operator page test will skip" )
+
+test-ui: chromium ## drive the operator page in a real headless Chromium
+	$(GO) test -race -count=1 -run TestUIInChromium -v ./internal/httpapi/
+
+test-short: ## quick tests only
+	$(GO) test -short -count=1 ./...
+
+vet: ## go vet and gofmt check
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+
+fmt: ## gofmt every file
+	gofmt -w $$(git ls-files '*.go')
+
+bench: ## the pipeline benchmark: events/s, CPU and RSS, latency added, against raw JetStream and a bare loop
+	$(GO) run ./cmd/kopru-bench
+
+image: ## kopru:dev and kopru-nats:dev FROM scratch, from static binaries built here (no registry needed)
+	CA_BUNDLE=$(CA_BUNDLE) VERSION=$(VERSION) deploy/docker/build-images.sh all
+
+image-nats:
+	deploy/docker/build-images.sh nats
+
+image-kopru:
+	CA_BUNDLE=$(CA_BUNDLE) VERSION=$(VERSION) deploy/docker/build-images.sh kopru
+
+image-source: ## multi-stage build from source (needs a Go image: GO_IMAGE=…)
+	docker build --build-arg VERSION=$(VERSION) $(if $(GO_IMAGE),--build-arg GO_IMAGE=$(GO_IMAGE)) -t kopru:$(VERSION) .
+
+compose-up: image ## start NATS, the simulators, Köprü, Prometheus and Grafana
+	$(COMPOSE) up -d
+
+compose-down:
+	$(COMPOSE) down
+
+deploy-check: ## deploy/ tests, Prometheus rules and their unit tests (installs promtool), compose config
+	$(GO) vet ./deploy/...
+	$(GO) test -race ./deploy/...
+	deploy/prometheus/check.sh
+	$(COMPOSE) config -q
+
+clean: ## remove build output and the dev data folder
+	rm -rf $(BIN) data
