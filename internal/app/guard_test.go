@@ -2,11 +2,14 @@ package app_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/bus"
+	"github.com/kopru/kopru/internal/event"
+	"github.com/kopru/kopru/internal/ledger"
 	"github.com/kopru/kopru/internal/ops"
 	"github.com/kopru/kopru/internal/sim"
 	"github.com/kopru/kopru/internal/worker"
@@ -96,5 +99,58 @@ func TestCircuitOpensPausesConsumerAndRecovers(t *testing.T) {
 	}
 	if got := testutilToFloat(s.app.Metrics.Retries.WithLabelValues("licrus-installation", "circuit_open")); got == 0 {
 		t.Fatalf("no circuit_open retries counted")
+	}
+}
+
+// An event that waits for a call slot after its claim renews its ledger lease before calling, so the
+// `started` entry never announces a call older than the lease allows (another delivery would take the
+// event for abandoned while its call is under way).
+func TestWaitForCallSlotRenewsLease(t *testing.T) {
+	guard := worker.NewGuard("licrus", worker.GuardConfig{Concurrency: 1})
+	s := newStack(t, fast, func(r *worker.Route) {
+		r.Guard = guard
+		r.Policy.Concurrency = 2 // two events claimed at once, one call slot
+		r.Policy.AttemptTimeout = time.Second
+		r.Policy.AckWait = 3 * time.Second // lease 2 s: renewed after waiting more than 0.5 s
+	})
+	s.sim.Faults.Always(&sim.Fault{Delay: 800 * time.Millisecond})
+	a, b := newEvent(t), newEvent(t)
+	s.publish(a, "")
+	s.publish(b, "")
+	outs := s.outcomes(2, 15*time.Second)
+	if len(outs) != 2 || s.sim.CallCount() != 2 {
+		t.Fatalf("%d outcomes, %d calls; want 2 and 2", len(outs), s.sim.CallCount())
+	}
+	calls := s.sim.Calls()
+	first := calls[0]
+	if calls[1].At.Before(first.At) {
+		first = calls[1]
+	}
+	// Both events were claimed at once; the one that waited for the first call (0.8 s) must have had
+	// its entry stamped again once the slot was free: no earlier than the end of that first call.
+	kv, err := s.js.KeyValue(context.Background(), bus.LedgerBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var latest time.Time
+	for _, ev := range []*event.Envelope{a, b} {
+		kve, err := kv.Get(context.Background(), ledger.Key("licrus-installation", ev.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e ledger.Entry
+		if err := json.Unmarshal(kve.Value(), &e); err != nil {
+			t.Fatal(err)
+		}
+		if e.State != ledger.Succeeded || e.Attempts != 1 {
+			t.Fatalf("entry of %s: %+v", ev.ID, e)
+		}
+		if e.StartedAt.After(latest) {
+			latest = e.StartedAt
+		}
+	}
+	if latest.Before(first.At.Add(-100 * time.Millisecond)) {
+		t.Fatalf("the waiting event's lease was not renewed: latest start %s, the call it waited for ended %s",
+			latest.Format(time.RFC3339Nano), first.At.Format(time.RFC3339Nano))
 	}
 }

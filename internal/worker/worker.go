@@ -408,6 +408,10 @@ func (w *Worker) callLoop(j *job) {
 			w.succeed(j, res)
 			return
 		}
+		if errors.Is(err, errLeaseLost) {
+			w.later(j, time.Second, "no call made", err)
+			return
+		}
 		te := target.AsError(err)
 		log := j.logger().With(zap.Int("attempt", j.entry.Attempts), zap.String("class", te.Class.String()),
 			zap.String("reason", te.Reason), zap.String("status", te.Status))
@@ -523,6 +527,10 @@ func (w *Worker) call(j *job) (target.Result, error) {
 			return target.Result{}, &target.Error{Class: target.ClassNotSent, Reason: "limit", Msg: "no call slot: " + err.Error()}
 		}
 		defer release()
+		if err := w.renewLease(j); err != nil {
+			g.record(callNeutral, time.Now())
+			return target.Result{}, err
+		}
 	}
 	ctx, cancel := context.WithTimeout(target.WithTraceparent(w.base, j.env.Traceparent), r.policy.AttemptTimeout)
 	defer cancel()
@@ -535,6 +543,28 @@ func (w *Worker) call(j *job) (target.Result, error) {
 }
 
 const reasonCircuitOpen = "circuit_open"
+
+// errLeaseLost: the ledger entry could not be re-stamped before a delayed call; no call was made.
+var errLeaseLost = errors.New("cannot renew the call's ledger lease")
+
+// renewLease keeps the promise of the `started` entry the claim wrote: the call it announces ends
+// within the lease. Waiting for a call slot or a rate token eats into that lease, so after a wait of
+// more than half its slack (Lease - AttemptTimeout) the entry is stamped again, compare-and-set on the
+// revision this delivery holds. Another delivery that took the event over in the meantime makes that
+// write fail, and then no call is made.
+func (w *Worker) renewLease(j *job) error {
+	p := j.r.policy
+	if time.Since(j.entry.StartedAt) <= (p.Lease()-p.AttemptTimeout)/2 {
+		return nil
+	}
+	e := j.entry
+	e.StartedAt = time.Now().UTC()
+	if err := w.save(j, e); err != nil {
+		return fmt.Errorf("%w: %w", errLeaseLost, err)
+	}
+	j.logger().Debug("waited for a call slot; ledger lease renewed")
+	return nil
+}
 
 // panicDeliveries is how many deliveries of one event may end in a panic before it is dead-lettered.
 const panicDeliveries = 3
