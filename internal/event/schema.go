@@ -17,6 +17,7 @@ import (
 // Schemas validates `data` documents against the embedded JSON Schemas. It is safe for concurrent use.
 type Schemas struct {
 	byType map[string]*jsonschema.Schema
+	fast   map[string]*fastSchema // the certainly-valid fast path per type (fastpath.go); nil: none
 }
 
 // LoadSchemas compiles every `<type>.v1.json` in schemas/.
@@ -42,13 +43,16 @@ func LoadSchemas() (*Schemas, error) {
 		}
 		urls[strings.TrimSuffix(f, ".v1.json")] = url
 	}
-	s := &Schemas{byType: map[string]*jsonschema.Schema{}}
+	s := &Schemas{byType: map[string]*jsonschema.Schema{}, fast: map[string]*fastSchema{}}
 	for typ, url := range urls {
 		sch, err := c.Compile(url)
 		if err != nil {
 			return nil, fmt.Errorf("schema %s: %w", typ, err)
 		}
 		s.byType[typ] = sch
+		if f := newFastSchema(sch); f != nil {
+			s.fast[typ] = f
+		}
 	}
 	return s, nil
 }
@@ -86,6 +90,9 @@ func (s *Schemas) Validate(typ string, data []byte) error {
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
 		return invalidf("data is not JSON: %s", clip(err.Error()))
+	}
+	if f := s.fast[typ]; f != nil && f.valid(inst) {
+		return nil
 	}
 	err = sch.Validate(inst)
 	if err == nil {

@@ -1,0 +1,309 @@
+package event
+
+import (
+	"encoding/json"
+	"math/big"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// fastSchema answers one question quickly: is an instance certainly valid? It is built from the
+// schema jsonschema/v6 compiled (so $refs, patterns and bounds are the library's own) and covers the
+// keywords Köprü's schemas use: type, properties, required, additionalProperties, items,
+// min/maxItems, min/maxLength, pattern, integer minimum/maximum, enum and const of strings, booleans
+// and null, allOf, anyOf, $ref and annotations. A schema using anything else (oneOf, if/then/else,
+// format, …) gets no fast path and is validated by the library alone.
+//
+// The library stays the authority: valid reports true only when every keyword holds under the same
+// rules; anything it cannot decide (a number written 2.0 or 1e3, an integer beyond int64) or any
+// violation returns false, and the caller then runs the full validation, which decides and explains.
+// The fast path skips the library's per-node bookkeeping (error locations, evaluated-property sets),
+// which makes validating a valid event several times cheaper (`go test -bench Validate ./internal/event`).
+// FuzzFastPath checks it never accepts what the library refuses.
+type fastSchema struct {
+	types      map[string]bool // the JSON types allowed; nil: any
+	ref        *fastSchema
+	properties map[string]*fastSchema
+	required   []string
+	noExtra    bool        // additionalProperties: false
+	extra      *fastSchema // additionalProperties: a schema
+	allOf      []*fastSchema
+	anyOf      []*fastSchema
+	enum       []any // strings, booleans and nil; nil slice: no enum/const
+	hasEnum    bool
+	items      *fastSchema
+	minItems   int
+	maxItems   int // -1: no limit
+	minLength  int
+	maxLength  int // -1: no limit
+	pattern    jsonschema.Regexp
+	min, max   *int64 // integer bounds (nil: none)
+	broken     bool   // compiling it failed; a schema reaching it gets no fast path
+}
+
+// newFastSchema returns the fast path for s, or nil when s uses a keyword it does not cover.
+func newFastSchema(s *jsonschema.Schema) *fastSchema {
+	f := compileFast(s, map[*jsonschema.Schema]*fastSchema{})
+	if f == nil || f.reaches(func(n *fastSchema) bool { return n.broken }, map[*fastSchema]bool{}) {
+		return nil // a node that failed may still be referenced through a recursive $ref
+	}
+	return f
+}
+
+// reaches reports whether bad holds for f or any node reachable from it.
+func (f *fastSchema) reaches(bad func(*fastSchema) bool, seen map[*fastSchema]bool) bool {
+	if f == nil || seen[f] {
+		return false
+	}
+	seen[f] = true
+	if bad(f) {
+		return true
+	}
+	kids := append(append([]*fastSchema{f.ref, f.extra, f.items}, f.allOf...), f.anyOf...)
+	for _, p := range f.properties {
+		kids = append(kids, p)
+	}
+	for _, k := range kids {
+		if k.reaches(bad, seen) {
+			return true
+		}
+	}
+	return false
+}
+
+func compileFast(s *jsonschema.Schema, seen map[*jsonschema.Schema]*fastSchema) *fastSchema {
+	if f, ok := seen[s]; ok {
+		if f.broken {
+			return nil
+		}
+		return f // built already, or a recursive $ref to a node being built further up
+	}
+	if s.DraftVersion < 2020 || !supported(s) {
+		return nil
+	}
+	f := &fastSchema{required: s.Required, maxItems: -1, maxLength: -1, pattern: s.Pattern}
+	if s.Types != nil {
+		f.types = map[string]bool{}
+		for _, t := range s.Types.ToStrings() {
+			f.types[t] = true
+		}
+	}
+	seen[s] = f
+	ok := true
+	sub := func(c *jsonschema.Schema) *fastSchema {
+		if c == nil {
+			return nil
+		}
+		cf := compileFast(c, seen)
+		if cf == nil {
+			ok = false
+		}
+		return cf
+	}
+	f.ref = sub(s.Ref)
+	switch ap := s.AdditionalProperties.(type) {
+	case nil:
+	case bool:
+		f.noExtra = !ap
+	case *jsonschema.Schema:
+		f.extra = sub(ap)
+	default:
+		ok = false
+	}
+	for _, c := range s.AllOf {
+		f.allOf = append(f.allOf, sub(c))
+	}
+	for _, c := range s.AnyOf {
+		if cf := compileFast(c, seen); cf != nil { // a branch without a fast path just never proves anything
+			f.anyOf = append(f.anyOf, cf)
+		}
+	}
+	if len(s.AnyOf) > 0 && len(f.anyOf) == 0 {
+		ok = false
+	}
+	if s.Enum != nil {
+		f.hasEnum = true
+		for _, v := range s.Enum.Values {
+			ok = ok && scalar(v)
+			f.enum = append(f.enum, v)
+		}
+	}
+	if s.Const != nil {
+		if f.hasEnum || !scalar(*s.Const) {
+			ok = false
+		}
+		f.hasEnum, f.enum = true, []any{*s.Const}
+	}
+	if len(s.Properties) > 0 {
+		f.properties = make(map[string]*fastSchema, len(s.Properties))
+		for name, ps := range s.Properties {
+			f.properties[name] = sub(ps)
+		}
+	}
+	f.items = sub(s.Items2020)
+	if s.MinItems != nil {
+		f.minItems = *s.MinItems
+	}
+	if s.MaxItems != nil {
+		f.maxItems = *s.MaxItems
+	}
+	if s.MinLength != nil {
+		f.minLength = *s.MinLength
+	}
+	if s.MaxLength != nil {
+		f.maxLength = *s.MaxLength
+	}
+	var bok bool
+	f.min, bok = intBound(s.Minimum)
+	ok = ok && bok
+	f.max, bok = intBound(s.Maximum)
+	ok = ok && bok
+	if !ok {
+		f.broken = true
+		return nil
+	}
+	return f
+}
+
+// supported reports whether s uses only keywords the fast path covers.
+func supported(s *jsonschema.Schema) bool {
+	return s.Bool == nil && s.RecursiveRef == nil && s.DynamicRef == nil &&
+		s.Not == nil && len(s.OneOf) == 0 && s.If == nil && s.Then == nil && s.Else == nil && s.Format == nil &&
+		s.MaxProperties == nil && s.MinProperties == nil && s.PropertyNames == nil && len(s.PatternProperties) == 0 &&
+		len(s.Dependencies) == 0 && len(s.DependentRequired) == 0 &&
+		len(s.DependentSchemas) == 0 && s.UnevaluatedProperties == nil &&
+		!s.UniqueItems && s.Contains == nil && s.MinContains == nil && s.MaxContains == nil && s.Items == nil &&
+		s.AdditionalItems == nil && len(s.PrefixItems) == 0 && s.UnevaluatedItems == nil &&
+		s.ContentEncoding == nil && s.ContentMediaType == nil && s.ContentSchema == nil &&
+		s.ExclusiveMaximum == nil && s.ExclusiveMinimum == nil && s.MultipleOf == nil && len(s.Extensions) == 0
+}
+
+// scalar reports whether an enum or const value is one the fast path compares: a string, a boolean
+// or null (numbers compare by value in JSON Schema, 1 == 1.0, and are left to the library).
+func scalar(v any) bool {
+	switch v.(type) {
+	case string, bool, nil:
+		return true
+	}
+	return false
+}
+
+// intBound converts a minimum or maximum to an int64; ok is false for a bound that is not one.
+func intBound(r *big.Rat) (*int64, bool) {
+	if r == nil {
+		return nil, true
+	}
+	if !r.IsInt() || !r.Num().IsInt64() {
+		return nil, false
+	}
+	v := r.Num().Int64()
+	return &v, true
+}
+
+// valid reports whether v (as jsonschema.UnmarshalJSON returns it) is certainly valid.
+func (f *fastSchema) valid(v any) bool {
+	if f.ref != nil && !f.ref.valid(v) {
+		return false
+	}
+	for _, c := range f.allOf {
+		if !c.valid(v) {
+			return false
+		}
+	}
+	if len(f.anyOf) > 0 {
+		found := false
+		for _, c := range f.anyOf {
+			if c.valid(v) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	if f.hasEnum {
+		in := false
+		for _, e := range f.enum {
+			switch v.(type) {
+			case string, bool, nil:
+				in = in || e == v
+			}
+		}
+		if !in {
+			return false
+		}
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		if !f.allows("object") {
+			return false
+		}
+		for _, name := range f.required {
+			if _, ok := v[name]; !ok {
+				return false
+			}
+		}
+		for name, ps := range f.properties {
+			if pv, ok := v[name]; ok && !ps.valid(pv) {
+				return false
+			}
+		}
+		if f.noExtra || f.extra != nil {
+			for name, pv := range v {
+				if _, declared := f.properties[name]; declared {
+					continue
+				}
+				if f.noExtra || !f.extra.valid(pv) {
+					return false
+				}
+			}
+		}
+	case []any:
+		if !f.allows("array") || len(v) < f.minItems || (f.maxItems >= 0 && len(v) > f.maxItems) {
+			return false
+		}
+		if f.items != nil {
+			for _, it := range v {
+				if !f.items.valid(it) {
+					return false
+				}
+			}
+		}
+	case string:
+		if !f.allows("string") {
+			return false
+		}
+		if f.minLength > 0 || f.maxLength >= 0 {
+			n := utf8.RuneCountInString(v)
+			if n < f.minLength || (f.maxLength >= 0 && n > f.maxLength) {
+				return false
+			}
+		}
+		if f.pattern != nil && !f.pattern.MatchString(v) {
+			return false
+		}
+	case json.Number:
+		n, err := strconv.ParseInt(string(v), 10, 64)
+		if err != nil || v[0] == '+' {
+			return false // a fraction, an exponent or a huge integer: the library decides
+		}
+		if !f.allows("integer") && !f.allows("number") {
+			return false
+		}
+		if (f.min != nil && n < *f.min) || (f.max != nil && n > *f.max) {
+			return false
+		}
+	case bool:
+		return f.allows("boolean")
+	case nil:
+		return f.allows("null")
+	default:
+		return false
+	}
+	return true
+}
+
+func (f *fastSchema) allows(typ string) bool { return f.types == nil || f.types[typ] }

@@ -1,0 +1,139 @@
+package event
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// fullValid is the library's own verdict, without the fast path.
+func fullValid(t testing.TB, s *Schemas, typ string, inst any) bool {
+	t.Helper()
+	return s.byType[typ].Validate(inst) == nil
+}
+
+func instance(t testing.TB, data string) any {
+	t.Helper()
+	v, err := jsonschema.UnmarshalJSON(strings.NewReader(data))
+	if err != nil {
+		t.Fatalf("%s: %v", data, err)
+	}
+	return v
+}
+
+// Every schema Köprü ships gets a fast path, except those using a keyword it leaves to the library,
+// and every example passes it: otherwise the hot path silently falls back to the full validation.
+func TestFastPathCoversEverySchema(t *testing.T) {
+	s := MustLoadSchemas()
+	libraryOnly := map[string]string{"service-note.created": "oneOf", "customer.synced": "if/then"}
+	for typ := range s.byType {
+		if got := s.fast[typ] != nil; got == (libraryOnly[typ] != "") {
+			t.Errorf("%s: fast path %v; want %v (library-only keyword: %q)", typ, got, !got, libraryOnly[typ])
+		}
+	}
+	for typ, data := range exampleSeeds(t) {
+		f := s.fast[typ]
+		if f == nil {
+			continue
+		}
+		if !f.valid(instance(t, string(data))) {
+			t.Errorf("%s: the fast path does not accept the example", typ)
+		}
+	}
+}
+
+// The fast path accepts only what the library accepts, and hands every doubtful or invalid
+// instance to it (where the error message comes from).
+func TestFastPathDefersToTheLibrary(t *testing.T) {
+	s := MustLoadSchemas()
+	const typ = "installation.requested"
+	base := `{"customer":{"fullName":"Ada","mobilePhone":"555 1234","city":"İzmir","district":"Konak","address":"Kordon 1"},` +
+		`"product":{"group":"KOMBİ","serialNumbers":["SN1"]},"deviceCount":%s}`
+	cases := []struct {
+		data       string
+		fast, full bool
+	}{
+		{strings.Replace(base, "%s", "2", 1), true, true},
+		{strings.Replace(base, "%s", "2.0", 1), false, true},  // an integer written as a fraction: the library decides
+		{strings.Replace(base, "%s", "2e0", 1), false, true},  // ditto, with an exponent
+		{strings.Replace(base, "%s", "2.5", 1), false, false}, // not an integer
+		{strings.Replace(base, "%s", "0", 1), false, false},   // below minimum
+		{strings.Replace(base, "%s", "10001", 1), false, false},
+		{strings.Replace(base, "%s", "99999999999999999999", 1), false, false},
+		{strings.Replace(base, "%s", `"2"`, 1), false, false},
+		{strings.Replace(strings.Replace(base, "%s", "1", 1), `"SN1"`, `"SN1,SN2"`, 1), false, false}, // pattern
+		{strings.Replace(strings.Replace(base, "%s", "1", 1), `["SN1"]`, `[]`, 1), false, false},      // minItems
+		{strings.Replace(strings.Replace(base, "%s", "1", 1), `"Ada"`, `"\u00a0 "`, 1), false, false}, // $ref'd pattern
+		{strings.Replace(strings.Replace(base, "%s", "1", 1), `"Ada"`, `"`+strings.Repeat("ş", 251)+`"`, 1), false, false},
+		{strings.Replace(strings.Replace(base, "%s", "1", 1), `"Ada"`, `"`+strings.Repeat("ş", 250)+`"`, 1), true, true},
+		{strings.Replace(strings.Replace(base, "%s", "1", 1), `"fullName":"Ada",`, ``, 1), false, false}, // required
+		{strings.Replace(strings.Replace(base, "%s", "1", 1), `"product":{`, `"extra":[1,{"x":null}],"product":{`, 1), true, true},
+		{strings.Replace(strings.Replace(base, "%s", "1", 1), `"customer":{`, `"dealer":7,"customer":{`, 1), false, false},
+		{`[]`, false, false},
+		{`null`, false, false},
+	}
+	for _, c := range cases {
+		inst := instance(t, c.data)
+		if got := s.fast[typ].valid(inst); got != c.fast {
+			t.Errorf("fast path says %v, want %v: %s", got, c.fast, c.data)
+		}
+		if got := fullValid(t, s, typ, inst); got != c.full {
+			t.Errorf("library says %v, want %v: %s", got, c.full, c.data)
+		}
+		if got := s.Validate(typ, []byte(c.data)) == nil; got != c.full {
+			t.Errorf("Validate says %v, want the library's %v: %s", got, c.full, c.data)
+		}
+	}
+}
+
+// FuzzFastPath: whatever the instance, the fast path never accepts what the library refuses.
+func FuzzFastPath(f *testing.F) {
+	s := MustLoadSchemas()
+	types := s.Types()
+	idx := map[string]int{}
+	for i, t := range types {
+		idx[t] = i
+	}
+	for typ, data := range exampleSeeds(f) {
+		f.Add(uint8(idx[typ]), data)
+		f.Add(uint8(idx[typ]), bytes.Replace(data, []byte(`"`), []byte(`"\n`), 3))
+		f.Add(uint8(idx[typ]), bytes.ReplaceAll(data, []byte(`2`), []byte(`-2`)))
+	}
+	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
+		typ := types[int(which)%len(types)]
+		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		if fp := s.fast[typ]; fp != nil && fp.valid(inst) {
+			if err := s.byType[typ].Validate(inst); err != nil {
+				t.Fatalf("%s: the fast path accepted what the library refuses (%v): %s", typ, err, data)
+			}
+		}
+	})
+}
+
+// BenchmarkValidate is schema validation alone (the instance already decoded): library vs fast path.
+func BenchmarkValidate(b *testing.B) {
+	s := MustLoadSchemas()
+	data := exampleSeeds(b)["installation.requested"]
+	inst := instance(b, string(data))
+	b.Run("library", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := s.byType["installation.requested"].Validate(inst); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("fastpath", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if !s.fast["installation.requested"].valid(inst) {
+				b.Fatal("not valid")
+			}
+		}
+	})
+}
