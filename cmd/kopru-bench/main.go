@@ -86,7 +86,7 @@ func main() {
 	events := flag.Int("events", 10000, "events per throughput phase")
 	durability := flag.Bool("durability", false, "measure the cost of fsync-always and R3 instead")
 	asJSON := flag.Bool("json", false, "print results as JSON")
-	rounds := flag.Int("rounds", 3, "times every phase runs (alternating); the report shows each phase's median run (--durability: 1)")
+	rounds := flag.Int("rounds", 5, "times every phase runs (alternating); the report shows each phase's median run (--durability: 1)")
 	flag.Parse()
 	if *durability {
 		set := false
