@@ -38,7 +38,7 @@ func TestFastPathCoversEverySchema(t *testing.T) {
 		if f == nil {
 			continue
 		}
-		if !f.valid(instance(t, string(data))) {
+		if !f.validJSON(data) {
 			t.Errorf("%s: the fast path does not accept the example", typ)
 		}
 	}
@@ -71,12 +71,18 @@ func TestFastPathDefersToTheLibrary(t *testing.T) {
 		{strings.Replace(strings.Replace(base, "%s", "1", 1), `"fullName":"Ada",`, ``, 1), false, false}, // required
 		{strings.Replace(strings.Replace(base, "%s", "1", 1), `"product":{`, `"extra":[1,{"x":null}],"product":{`, 1), true, true},
 		{strings.Replace(strings.Replace(base, "%s", "1", 1), `"customer":{`, `"dealer":7,"customer":{`, 1), false, false},
+		{strings.Replace(strings.Replace(base, "%s", "1", 1), `"Ada"`, `"A\u0064a"`, 1), false, true},                // an escape: the library unescapes
+		{strings.Replace(base, "%s", `0,"deviceCount":2`, 1), false, true},                                          // duplicate key: the last one counts
+		{strings.Replace(base, "%s", `2,"deviceCount":0`, 1), false, false},                                         // ditto
+		{strings.ReplaceAll(strings.Replace(base, "%s", "1", 1), `,`, " ,\n\t"), true, true},                     // white space
+		{strings.Replace(strings.Replace(base, "%s", "1", 1), `"Kordon 1"`, `"Kordon 1 \"A\" blok"`, 1), false, true}, // escaped quotes
 		{`[]`, false, false},
 		{`null`, false, false},
+		{` {} `, false, false},
 	}
 	for _, c := range cases {
 		inst := instance(t, c.data)
-		if got := s.fast[typ].valid(inst); got != c.fast {
+		if got := s.fast[typ].validJSON([]byte(c.data)); got != c.fast {
 			t.Errorf("fast path says %v, want %v: %s", got, c.fast, c.data)
 		}
 		if got := fullValid(t, s, typ, inst); got != c.full {
@@ -100,26 +106,41 @@ func FuzzFastPath(f *testing.F) {
 		f.Add(uint8(idx[typ]), data)
 		f.Add(uint8(idx[typ]), bytes.Replace(data, []byte(`"`), []byte(`"\n`), 3))
 		f.Add(uint8(idx[typ]), bytes.ReplaceAll(data, []byte(`2`), []byte(`-2`)))
+		f.Add(uint8(idx[typ]), bytes.ReplaceAll(data, []byte(`": "`), []byte(`":"\u00`)))
+		f.Add(uint8(idx[typ]), bytes.ReplaceAll(data, []byte("\n"), nil))
+		f.Add(uint8(idx[typ]), bytes.Replace(data, []byte(`{`), []byte(`{"customer":{},"dealer":[],`), 1))
 	}
 	f.Fuzz(func(t *testing.T, which uint8, data []byte) {
 		typ := types[int(which)%len(types)]
-		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
-		if err != nil {
+		fp := s.fast[typ]
+		if fp == nil || !fp.validJSON(data) {
 			return
 		}
-		if fp := s.fast[typ]; fp != nil && fp.valid(inst) {
-			if err := s.byType[typ].Validate(inst); err != nil {
-				t.Fatalf("%s: the fast path accepted what the library refuses (%v): %s", typ, err, data)
-			}
+		inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+		if err != nil {
+			t.Fatalf("%s: the fast path accepted what is not JSON to the library (%v): %q", typ, err, data)
+		}
+		if err := s.byType[typ].Validate(inst); err != nil {
+			t.Fatalf("%s: the fast path accepted what the library refuses (%v): %s", typ, err, data)
 		}
 	})
 }
 
-// BenchmarkValidate is schema validation alone (the instance already decoded): library vs fast path.
+// BenchmarkValidate: the library alone (instance already decoded), the library with decoding, and the
+// fast path, which reads the bytes.
 func BenchmarkValidate(b *testing.B) {
 	s := MustLoadSchemas()
 	data := exampleSeeds(b)["installation.requested"]
 	inst := instance(b, string(data))
+	b.Run("decode+library", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			v, _ := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+			if err := s.byType["installation.requested"].Validate(v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("library", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -131,7 +152,7 @@ func BenchmarkValidate(b *testing.B) {
 	b.Run("fastpath", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if !s.fast["installation.requested"].valid(inst) {
+			if !s.fast["installation.requested"].validJSON(data) {
 				b.Fatal("not valid")
 			}
 		}

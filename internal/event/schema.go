@@ -87,12 +87,12 @@ func (s *Schemas) Validate(typ string, data []byte) error {
 	if !ok {
 		return invalidf("unknown event type %q (no schema)", clip(typ))
 	}
+	if f := s.fast[typ]; f != nil && f.validJSON(data) {
+		return nil
+	}
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
 		return invalidf("data is not JSON: %s", clip(err.Error()))
-	}
-	if f := s.fast[typ]; f != nil && f.valid(inst) {
-		return nil
 	}
 	err = sch.Validate(inst)
 	if err == nil {
