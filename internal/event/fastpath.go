@@ -50,7 +50,42 @@ func newFastSchema(s *jsonschema.Schema) *fastSchema {
 	if f == nil || f.reaches(func(n *fastSchema) bool { return n.broken }, map[*fastSchema]bool{}) {
 		return nil // a node that failed may still be referenced through a recursive $ref
 	}
+	if sameValueCycle(f) {
+		return nil
+	}
 	return f
+}
+
+// sameValueCycle reports whether a node reaches itself through $ref, allOf and anyOf alone: edges
+// that look at the same value again. The library reports such a schema ({"$ref": "#"}) as a
+// reference cycle; walking it would never end.
+func sameValueCycle(root *fastSchema) bool {
+	all := map[*fastSchema]bool{}
+	root.reaches(func(n *fastSchema) bool { all[n] = true; return false }, map[*fastSchema]bool{})
+	state := map[*fastSchema]int{} // 1: on the current path, 2: explored
+	var visit func(n *fastSchema) bool
+	visit = func(n *fastSchema) bool {
+		if n == nil || state[n] == 2 {
+			return false
+		}
+		if state[n] == 1 {
+			return true
+		}
+		state[n] = 1
+		for _, k := range append(append([]*fastSchema{n.ref}, n.allOf...), n.anyOf...) {
+			if visit(k) {
+				return true
+			}
+		}
+		state[n] = 2
+		return false
+	}
+	for n := range all {
+		if visit(n) {
+			return true
+		}
+	}
+	return false
 }
 
 // reaches reports whether bad holds for f or any node reachable from it.
@@ -144,17 +179,16 @@ func compileFast(s *jsonschema.Schema, seen map[*jsonschema.Schema]*fastSchema) 
 		}
 	}
 	f.items = sub(s.Items2020)
-	if s.MinItems != nil {
-		f.minItems = *s.MinItems
-	}
-	if s.MaxItems != nil {
-		f.maxItems = *s.MaxItems
-	}
-	if s.MinLength != nil {
-		f.minLength = *s.MinLength
-	}
-	if s.MaxLength != nil {
-		f.maxLength = *s.MaxLength
+	// The library keeps these as int: a bound beyond int64 wraps to a negative number, which it then
+	// compares against (refusing everything) while -1 means "no limit" here. Leave those to it.
+	for _, b := range []struct {
+		from *int
+		to   *int
+	}{{s.MinItems, &f.minItems}, {s.MaxItems, &f.maxItems}, {s.MinLength, &f.minLength}, {s.MaxLength, &f.maxLength}} {
+		if b.from != nil {
+			ok = ok && *b.from >= 0
+			*b.to = *b.from
+		}
 	}
 	var bok bool
 	f.min, bok = intBound(s.Minimum)
