@@ -517,11 +517,15 @@ func startBare(e *env, concurrency int) (stop func(), err error) {
 			resp.Body.Close()
 			var r licrus.Response
 			_ = json.Unmarshal(rb, &r)
-			num, _ := licrus.ParseCallNumber(r.Messages())
-			out, _ := json.Marshal(map[string]any{"specversion": "1.0", "id": event.OutcomeID("bare", ev.ID), "type": "installation.call-created",
-				"source": "bare", "data": map[string]any{"requestId": ev.ID, "callNumber": num}})
+			msg := r.Messages()
+			num, _ := licrus.ParseCallNumber(msg)
+			// The same outcome event Köprü publishes (the contract's fields), so both write the same bytes.
+			out, _ := json.Marshal(map[string]any{"specversion": "1.0", "id": event.OutcomeID("licrus-installation", ev.ID),
+				"source": "kopru/licrus-installation", "type": "installation.call-created", "time": time.Now().UTC().Format(time.RFC3339Nano),
+				"datacontenttype": "application/json", "data": map[string]any{"requestId": ev.ID, "route": "licrus-installation",
+					"target": "licrus", "callNumber": num, "message": msg}})
 			_, _ = e.kv.Put(ctx, key, out)
-			_, _ = e.js.Publish(ctx, "outcomes.installation.call-created", out, jetstream.WithMsgID(event.OutcomeID("bare", ev.ID)))
+			_, _ = e.js.Publish(ctx, "outcomes.installation.call-created", out, jetstream.WithMsgID(event.OutcomeID("licrus-installation", ev.ID)))
 			_ = m.Ack()
 		}()
 	}, jetstream.PullMaxMessages(concurrency))
