@@ -58,17 +58,19 @@ func StartCluster(n int, dir string, syncAlways bool) (*Cluster, error) {
 			return nil, err
 		}
 	}
+	// Ready when a meta leader sees every server online with JetStream: before that, creating an R3
+	// stream fails with "no suitable peers for placement".
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		for _, s := range c.Servers {
-			if s != nil && s.JetStreamIsLeader() {
+			if s != nil && s.JetStreamIsLeader() && len(s.JetStreamClusterPeers()) == n {
 				return c, nil
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	c.Shutdown()
-	return nil, errors.New("in-process cluster elected no JetStream meta leader within 20s")
+	return nil, fmt.Errorf("in-process cluster: no JetStream meta leader seeing all %d servers within 20s", n)
 }
 
 func (c *Cluster) start(i int) error {
