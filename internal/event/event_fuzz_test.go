@@ -29,6 +29,16 @@ func exampleSeeds(tb testing.TB) map[string][]byte {
 	return out
 }
 
+// typeIndex lists the schema types and each one's position: fuzz targets pick a type with a byte.
+func typeIndex(s *Schemas) ([]string, map[string]int) {
+	types := s.Types()
+	idx := map[string]int{}
+	for i, t := range types {
+		idx[t] = i
+	}
+	return types, idx
+}
+
 // checkOneLine fails unless err wraps ErrInvalid and reads as one line.
 func checkOneLine(t *testing.T, err error) {
 	t.Helper()
@@ -115,11 +125,7 @@ func FuzzDecode(f *testing.F) {
 // wrapping ErrInvalid. The typ byte picks one of the schemas.
 func FuzzValidate(f *testing.F) {
 	s := MustLoadSchemas()
-	types := s.Types()
-	idx := map[string]int{}
-	for i, t := range types {
-		idx[t] = i
-	}
+	types, idx := typeIndex(s)
 	for typ, data := range exampleSeeds(f) {
 		f.Add(uint8(idx[typ]), data)
 		// The same document with each required field broken in a common way.

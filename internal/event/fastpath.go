@@ -33,8 +33,8 @@ type fastSchema struct {
 	extra      *fastSchema // additionalProperties: a schema
 	allOf      []*fastSchema
 	anyOf      []*fastSchema
-	enum       []any // strings, booleans and nil; nil slice: no enum/const
-	hasEnum    bool
+	enum       []any // enum or const values: strings, booleans and nil
+	hasEnum    bool  // enum or const present (an empty enum admits nothing)
 	items      *fastSchema
 	minItems   int
 	maxItems   int // -1: no limit

@@ -10,11 +10,7 @@ import (
 // FuzzFastPath: whatever the instance, the fast path never accepts what the library refuses.
 func FuzzFastPath(f *testing.F) {
 	s := MustLoadSchemas()
-	types := s.Types()
-	idx := map[string]int{}
-	for i, t := range types {
-		idx[t] = i
-	}
+	types, idx := typeIndex(s)
 	for typ, data := range exampleSeeds(f) {
 		f.Add(uint8(idx[typ]), data)
 		f.Add(uint8(idx[typ]), bytes.Replace(data, []byte(`"`), []byte(`"\n`), 3))
