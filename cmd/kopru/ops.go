@@ -157,6 +157,24 @@ type filterFlags struct {
 
 // parseSelection parses the flags of `kopru dlq <cmd>` and returns its filter. A command that changes
 // dead letters (verb != "") must be told what to act on: an empty filter without --all is refused.
+// selectDeadLetters connects and selects the dead letters f matches. When none match it says so on
+// stderr, closes the connection and returns no items; otherwise the caller closes with closeFn.
+func selectDeadLetters(ctx context.Context, stderr io.Writer, f ops.Filter, verb string) (*ops.Ops, []ops.DeadLetter, func(), error) {
+	o, closeFn, err := connectOps(ctx, "dlq", nil)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	items, err := o.Select(ctx, f)
+	if err != nil || len(items) == 0 {
+		closeFn()
+		if err == nil {
+			fmt.Fprintln(stderr, "no dead letters match; nothing to "+verb)
+		}
+		return nil, nil, nil, err
+	}
+	return o, items, closeFn, nil
+}
+
 func parseSelection(fs *flag.FlagSet, ff *filterFlags, args []string, cmd, verb string) (ops.Filter, error) {
 	if err := fs.Parse(args); err != nil {
 		return ops.Filter{}, err
@@ -466,19 +484,11 @@ Examples:
 	if (*edit || *editFile != "") && len(f.IDs) != 1 {
 		return usageError{"--edit and --edit-file work on exactly one dead letter: give one --id"}
 	}
-	o, closeFn, err := connectOps(ctx, "dlq", nil)
-	if err != nil {
+	o, items, closeFn, err := selectDeadLetters(ctx, stderr, f, "replay")
+	if err != nil || len(items) == 0 {
 		return err
 	}
 	defer closeFn()
-	items, err := o.Select(ctx, f)
-	if err != nil {
-		return err
-	}
-	if len(items) == 0 {
-		fmt.Fprintln(stderr, "no dead letters match; nothing to replay")
-		return nil
-	}
 	ro := ops.ReplayOptions{Filter: ops.Filter{IDs: idsOf(items)}, DryRun: *dry, AllowAmbiguous: *allowAmb, Rate: *rate}
 	if *edit || *editFile != "" {
 		by := *editor
@@ -599,19 +609,11 @@ Examples:
 	if err != nil {
 		return err
 	}
-	o, closeFn, err := connectOps(ctx, "dlq", nil)
-	if err != nil {
+	o, items, closeFn, err := selectDeadLetters(ctx, stderr, f, "purge")
+	if err != nil || len(items) == 0 {
 		return err
 	}
 	defer closeFn()
-	items, err := o.Select(ctx, f)
-	if err != nil {
-		return err
-	}
-	if len(items) == 0 {
-		fmt.Fprintln(stderr, "no dead letters match; nothing to purge")
-		return nil
-	}
 	if !*dry && !*yes {
 		if err := confirm(stdin, stderr, fmt.Sprintf("Delete %d dead letter(s) (%s) for good?", len(items), classCounts(items))); err != nil {
 			return err

@@ -176,6 +176,16 @@ func TestCLIReplayProgressAndPurge(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "purged 1") || e.count(bus.StreamDLQ) != 0 || e.count(bus.StreamEvents) != 40 {
 		t.Fatalf("purge: %d %s", code, out)
 	}
+	// Nothing left to match: both commands say so and change nothing.
+	for _, verb := range []string{"purge", "replay"} {
+		code, out, stderr := runCLI(t, "", "dlq", verb, "--class", "invalid", "--yes")
+		if code != 0 || out != "" || !strings.Contains(stderr, "no dead letters match; nothing to "+verb) {
+			t.Fatalf("%s of nothing: %d %q %q", verb, code, out, stderr)
+		}
+	}
+	if e.count(bus.StreamEvents) != 40 {
+		t.Fatal("a replay of nothing published events")
+	}
 }
 
 func TestCLIReplayEditFile(t *testing.T) {
