@@ -453,13 +453,24 @@ func TestStatus(t *testing.T) {
 	e := newEnv(t, Options{Routes: []Route{{Name: "licrus-installation", EventType: "installation.requested", Target: "licrus"},
 		{Name: "dia-customer", EventType: "customer.created", Target: "dia"}}, Circuit: CircuitFromGatherer(reg)})
 	ctx := context.Background()
-	_, err := e.js.CreateOrUpdateConsumer(ctx, bus.StreamEvents, worker.ConsumerConfig(worker.Route{Name: "licrus-installation", EventType: "installation.requested"}))
+	cons, err := e.js.CreateOrUpdateConsumer(ctx, bus.StreamEvents, worker.ConsumerConfig(worker.Route{Name: "licrus-installation", EventType: "installation.requested"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 3; i++ {
 		if _, err := e.js.Publish(ctx, "events.installation.requested", exampleEvent(t, "")); err != nil {
 			t.Fatal(err)
+		}
+	}
+	// The server updates a consumer's pending count asynchronously after a publish; wait for it, so
+	// Status is judged on a settled consumer.
+	for end := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		ci, err := cons.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ci.NumPending == 3 || time.Now().After(end) {
+			break
 		}
 	}
 	e.seed(letter{class: "rejected", errText: "first", failedAt: time.Now().Add(-time.Hour)}, letter{class: "rejected", errText: "last one"})
