@@ -288,6 +288,12 @@ func TestDashboardQueriesAgainstPrometheus(t *testing.T) {
 			t.Errorf("%s: no data\n\tquery: %s", e.where, q)
 		}
 	}
+	// The KEDA triggers see each route's lag while its circuit is closed (a number, not "no data").
+	for r, q := range kedaQueries(t) {
+		if res, err := p.query(q); err != nil || len(res) != 1 {
+			t.Errorf("ScaledObject trigger %s: %v %v\n\tquery: %s", r, res, err, q)
+		}
+	}
 	// A panel showing only zeros would hide a wrong label: the main ones show the events above.
 	for _, q := range []string{
 		`sum(increase(kopru_events_total{job=~"kopru",result="succeeded"}[1m])) > 0`,
