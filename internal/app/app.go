@@ -150,7 +150,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 
 	routes := a.opts.Routes
 	if routes == nil {
-		b, err := buildRoutes(a.cfg, a.Metrics)
+		b, err := buildRoutes(a.cfg, a.Metrics, a.log)
 		if err != nil {
 			return err
 		}
