@@ -209,7 +209,7 @@ func (a *Admin) fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ops.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, problemResponse{Error: err.Error()})
-	case errors.Is(err, ops.ErrNoFilter), errors.Is(err, ops.ErrEdit):
+	case errors.Is(err, ops.ErrNoFilter), errors.Is(err, ops.ErrEdit), errors.Is(err, ops.ErrOption):
 		writeJSON(w, http.StatusBadRequest, problemResponse{Error: err.Error()})
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		writeJSON(w, http.StatusServiceUnavailable, problemResponse{Error: "stopped before the end: " + err.Error()})
