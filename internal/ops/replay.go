@@ -270,6 +270,11 @@ func (o *Ops) replayOne(ctx context.Context, d DeadLetter, ro ReplayOptions) Ite
 		}
 	}
 	msg.Data = data
+	// The ticket is what makes the other routes of this event type honour Kopru-Replay-Route.
+	if err := o.ledger.PutReplayTicket(ctx, it.ReplayMsgID, data, d.Route); err != nil {
+		it.Result, it.Reason = ResultFailed, "replay ticket not written, dead letter kept: "+err.Error()
+		return it
+	}
 	msg.Header.Set(worker.HdrReplayRoute, d.Route)
 	msg.Header.Set(worker.HdrReplayOf, strconv.FormatUint(d.ID, 10))
 	msg.Header.Set(nats.MsgIdHdr, it.ReplayMsgID)
