@@ -23,6 +23,11 @@ type Admin struct {
 	Log    *zap.Logger
 	// MaxReplay bounds one replay or purge request (0: 10,000 dead letters).
 	MaxReplay int
+	// Revocations records operator-page logouts (nil: in this process only; KVRevocations shares them
+	// between replicas).
+	Revocations Revocations
+
+	logins *loginLimiter
 }
 
 const disabledAdmin = "the admin API and operator page are disabled: set KOPRU_ADMIN_TOKENS (comma-separated bearer tokens) to enable them"
@@ -36,6 +41,10 @@ func (a *Admin) Register(mux *http.ServeMux) {
 	if a.MaxReplay <= 0 {
 		a.MaxReplay = 10000
 	}
+	if a.Revocations == nil {
+		a.Revocations = newMemRevocations()
+	}
+	a.logins = newLoginLimiter()
 	guard := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			if ts.empty() {
@@ -163,6 +172,7 @@ func (a *Admin) readSelection(w http.ResponseWriter, r *http.Request) (selection
 }
 
 func (a *Admin) replay(w http.ResponseWriter, r *http.Request) {
+	extendWrite(w, time.Hour) // thousands of dead letters, perhaps rate-limited
 	s, f, ok := a.readSelection(w, r)
 	if !ok {
 		return
@@ -184,6 +194,7 @@ func (a *Admin) replay(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Admin) purge(w http.ResponseWriter, r *http.Request) {
+	extendWrite(w, time.Hour) // thousands of dead letters, perhaps rate-limited
 	s, f, ok := a.readSelection(w, r)
 	if !ok {
 		return
@@ -209,7 +220,7 @@ func (a *Admin) fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ops.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, problemResponse{Error: err.Error()})
-	case errors.Is(err, ops.ErrNoFilter), errors.Is(err, ops.ErrEdit):
+	case errors.Is(err, ops.ErrNoFilter), errors.Is(err, ops.ErrEdit), errors.Is(err, ops.ErrOption):
 		writeJSON(w, http.StatusBadRequest, problemResponse{Error: err.Error()})
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		writeJSON(w, http.StatusServiceUnavailable, problemResponse{Error: "stopped before the end: " + err.Error()})
