@@ -6,12 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/bus"
@@ -67,20 +65,11 @@ func cmdEvents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // connectEvents binds the status service to KOPRU_NATS_URL, over the routes that have a consumer
 // there (the routes some kopru runs).
 func connectEvents(ctx context.Context) (*httpapi.Events, func(), error) {
-	url := os.Getenv("KOPRU_NATS_URL")
-	if url == "" {
-		return nil, nil, errors.New("KOPRU_NATS_URL is empty: set it to the NATS server Köprü runs on, e.g. export KOPRU_NATS_URL=nats://127.0.0.1:4222")
-	}
-	nc, err := bus.Connect(bus.ConnectOptions{URL: url, Creds: os.Getenv("KOPRU_NATS_CREDS"), Name: "kopru-events"})
+	nc, js, err := connectNATS(ctx, "events")
 	if err != nil {
-		return nil, nil, fmt.Errorf("cannot reach NATS at %s (KOPRU_NATS_URL): %w", url, err)
-	}
-	done := nc.Close
-	js, err := jetstream.New(nc)
-	if err != nil {
-		done()
 		return nil, nil, err
 	}
+	done := nc.Close
 	kv, err := js.KeyValue(ctx, bus.LedgerBucket)
 	if err != nil {
 		done()

@@ -19,10 +19,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/kopru/kopru/internal/app"
-	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/ops"
 	"github.com/kopru/kopru/internal/worker"
 )
@@ -95,27 +93,17 @@ func cmdDLQ(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	return usageError{fmt.Sprintf("unknown dlq command %q", args[0])}
 }
 
-// connectOps connects to KOPRU_NATS_URL and binds the operator library.
+// connectOps connects (connectNATS) and binds the operator library.
 func connectOps(ctx context.Context, name string, circuit ops.CircuitFunc) (*ops.Ops, func(), error) {
-	url := os.Getenv("KOPRU_NATS_URL")
-	if url == "" {
-		return nil, nil, errors.New("KOPRU_NATS_URL is empty: set it to the NATS server Köprü runs on, " +
-			"e.g. export KOPRU_NATS_URL=nats://127.0.0.1:4222 (kopru dev prints its URL); add KOPRU_NATS_CREDS=FILE if the server needs credentials")
-	}
-	nc, err := bus.Connect(bus.ConnectOptions{URL: url, Creds: os.Getenv("KOPRU_NATS_CREDS"), Name: "kopru-" + name})
+	nc, js, err := connectNATS(ctx, name)
 	if err != nil {
-		if inner := errors.Unwrap(err); inner != nil {
-			err = inner
-		}
-		return nil, nil, fmt.Errorf("cannot reach NATS at %s (KOPRU_NATS_URL): %v; is the server running and reachable from here, "+
-			"and does it need credentials (KOPRU_NATS_CREDS=FILE)?", url, err)
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		nc.Close()
 		return nil, nil, err
 	}
-	o, err := ops.New(ctx, js, ops.Options{Routes: app.OpsRoutes(), Circuit: circuit})
+	var o *ops.Ops
+	err = retryBounded(ctx, "open the dead-letter stream", func(ctx context.Context) (err error) {
+		o, err = ops.New(ctx, js, ops.Options{Routes: app.OpsRoutes(), Circuit: circuit})
+		return err
+	})
 	if err != nil {
 		nc.Close()
 		return nil, nil, err

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/event"
 )
 
@@ -49,28 +49,19 @@ func cmdPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err := s.Validate(typ, env.Data); err != nil {
 		return err
 	}
-	url := os.Getenv("KOPRU_NATS_URL")
-	if url == "" {
-		return fmt.Errorf("KOPRU_NATS_URL is empty: set it to the NATS server (kopru dev prints its URL)")
-	}
-	nc, err := bus.Connect(bus.ConnectOptions{URL: url, Name: "kopru-publish", Creds: os.Getenv("KOPRU_NATS_CREDS"),
-		NKeySeedFile: os.Getenv("KOPRU_NATS_NKEY_SEED_FILE"), User: os.Getenv("KOPRU_NATS_USER"),
-		Password: os.Getenv("KOPRU_NATS_PASSWORD"), PasswordFile: os.Getenv("KOPRU_NATS_PASSWORD_FILE"),
-		Token: os.Getenv("KOPRU_NATS_TOKEN"), TokenFile: os.Getenv("KOPRU_NATS_TOKEN_FILE"),
-		TLSCA: os.Getenv("KOPRU_NATS_TLS_CA"), TLSCert: os.Getenv("KOPRU_NATS_TLS_CERT"), TLSKey: os.Getenv("KOPRU_NATS_TLS_KEY")})
+	nc, js, err := connectNATS(ctx, "publish")
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
 	b, err := env.Marshal()
 	if err != nil {
 		return err
 	}
 	ack, err := js.Publish(ctx, event.EventsPrefix+typ, b, jetstream.WithMsgID(env.ID))
+	if errors.Is(err, jetstream.ErrNoStreamResponse) {
+		return fmt.Errorf("publish: no stream takes %s (%w): the stream EVENTS (events.>) is created by kopru run; start it once against this server", event.EventsPrefix+typ, err)
+	}
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -66,6 +68,10 @@ type App struct {
 	ln      net.Listener
 	stop    context.CancelFunc
 	stopped bool
+
+	handler  atomic.Pointer[http.Handler] // the full HTTP handler, once setup is done
+	mu       sync.Mutex
+	notReady string // why the process is not serving yet ("" once setup is done)
 }
 
 // New prepares an App; nothing runs until Start.
@@ -89,14 +95,18 @@ func New(o Options) (*App, error) {
 	return a, nil
 }
 
-// Start connects (or starts the embedded server), ensures streams and the ledger, starts the routes
-// and the HTTP server.
+// Start starts the embedded server (when no URL is configured) and the HTTP server, then connects,
+// ensures streams, ledger and consumers, and starts the routes. While it waits for NATS or for a
+// JetStream cluster still electing (retried with backoff until ctx ends, one log line per retry),
+// /healthz answers, /readyz answers 503 with the reason, and ingest and admin answer 503. It fails
+// at once on settings that waiting cannot fix (bus.ErrConnectConfig, bus.ErrSetupConflict).
 func (a *App) Start(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
 			_ = a.Stop(context.Background())
 		}
 	}()
+	a.setReason("starting")
 	url := a.cfg.NATS.URL
 	if url == "" {
 		dir := a.cfg.NATS.DataDir
@@ -118,14 +128,30 @@ func (a *App) Start(ctx context.Context) (err error) {
 		url = a.ns.ClientURL()
 		a.log.Info("embedded nats-server started", zap.String("url", url), zap.String("store", dir), zap.Bool("sync_always", sync))
 	}
-	co := bus.ConnectOptions{URL: url, Name: "kopru", Creds: a.cfg.NATS.Creds,
-		NKeySeedFile: a.cfg.NATS.NKeySeedFile, User: a.cfg.NATS.User, Password: a.cfg.NATS.Password, Token: a.cfg.NATS.Token,
-		TLSCA: a.cfg.NATS.TLSCA, TLSCert: a.cfg.NATS.TLSCert, TLSKey: a.cfg.NATS.TLSKey}
+	routes := a.opts.Routes
+	if routes == nil {
+		b, err := buildRoutes(a.cfg, a.Metrics, a.log)
+		if err != nil {
+			return err
+		}
+		routes, a.closers = b.routes, b.closers
+	}
+	if len(routes) == 0 {
+		a.log.Warn("no route is configured: set a target's URL (KOPRU_LICRUS_URL, KOPRU_LEANSOFT_URL, KOPRU_DIA_URL) or run `kopru dev`")
+	}
+	a.routes = routes
+	if err := a.listenHTTP(); err != nil {
+		return err
+	}
+
+	co := bus.FromConfig(a.cfg.NATS, "kopru")
+	co.URL = url
 	for wait := time.Second; ; wait = min(2*wait, 15*time.Second) {
 		a.nc, err = bus.Connect(co)
 		if err == nil || !a.opts.WaitForNATS || errors.Is(err, bus.ErrConnectConfig) {
 			break
 		}
+		a.setReason("NATS not reachable yet: " + err.Error())
 		a.log.Warn("NATS not reachable yet; retrying", zap.Error(err), zap.Duration("wait", wait))
 		select {
 		case <-ctx.Done():
@@ -140,29 +166,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	sc := a.cfg.Streams
-	kv, err := bus.Ensure(ctx, a.js, bus.StreamConfig{Replicas: sc.Replicas, EventsMaxAge: sc.EventsMaxAge,
-		OutcomesMaxAge: sc.OutcomesMaxAge, DLQMaxAge: sc.DLQMaxAge, LedgerMaxAge: sc.LedgerMaxAge,
-		DuplicateWindow: sc.DuplicateWindow, MemoryStorage: a.opts.MemoryStorage})
-	if err != nil {
-		return err
-	}
-	a.ledger = ledger.New(kv, func(op, result string) { a.Metrics.LedgerOps.WithLabelValues(op, result).Inc() })
-
-	routes := a.opts.Routes
-	if routes == nil {
-		b, err := buildRoutes(a.cfg, a.Metrics, a.log)
-		if err != nil {
-			return err
-		}
-		routes, a.closers = b.routes, b.closers
-	}
-	if len(routes) == 0 {
-		a.log.Warn("no route is configured: set a target's URL (KOPRU_LICRUS_URL, KOPRU_LEANSOFT_URL, KOPRU_DIA_URL) or run `kopru dev`")
-	}
-	a.routes = routes
-	a.worker, err = worker.New(a.js, a.ledger, a.Schemas, a.Metrics, a.log, routes)
-	if err != nil {
+	if err := a.setup(ctx); err != nil {
 		return err
 	}
 	if err := a.worker.Start(ctx); err != nil {
@@ -171,25 +175,11 @@ func (a *App) Start(ctx context.Context) (err error) {
 	bg, cancel := context.WithCancel(context.Background())
 	a.stop = cancel
 	go a.pollGauges(bg, 5*time.Second)
-
-	if !a.opts.NoHTTP {
-		addr := a.cfg.HTTPAddr
-		if addr == "" {
-			addr = ":8080"
-		}
-		a.ln, err = net.Listen("tcp", addr)
-		if err != nil {
-			return fmt.Errorf("listen on %s (KOPRU_HTTP_ADDR): %w", addr, err)
-		}
-		a.srv = httpapi.NewServer(httpapi.NewHandler(httpapi.Deps{Gatherer: a.reg, Ready: a.ready, Extra: a.extraHTTP}),
-			httpapi.DefaultTimeouts())
-		go func() {
-			if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				a.log.Error("http server stopped", zap.Error(err))
-			}
-		}()
-		a.log.Info("http listening", zap.String("addr", a.ln.Addr().String()))
+	if a.srv != nil {
+		h := httpapi.NewHandler(httpapi.Deps{Gatherer: a.reg, Ready: a.ready, Extra: a.extraHTTP})
+		a.handler.Store(&h)
 	}
+	a.setReason("")
 	return nil
 }
 
@@ -216,6 +206,9 @@ func (a *App) JetStream() jetstream.JetStream { return a.js }
 func (a *App) Ledger() *ledger.Ledger { return a.ledger }
 
 func (a *App) ready(ctx context.Context) error {
+	if r := a.reason(); r != "" {
+		return errors.New(r)
+	}
 	if a.nc == nil || !a.nc.IsConnected() {
 		return errors.New("not connected to NATS")
 	}

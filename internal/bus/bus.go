@@ -287,7 +287,9 @@ func (c StreamConfig) Validate() error {
 }
 
 // Ensure creates or updates the streams EVENTS, OUTCOMES, DLQ and the ledger bucket. It is idempotent
-// and safe to run from every worker at start-up.
+// and safe to run from every worker at start-up. Each JetStream call has its own CallTimeout. It makes
+// one pass: run it under Retry to wait out a cluster that is still electing. An error Transient says
+// nothing about may be waited out; one wrapping ErrSetupConflict says what to change on the server.
 func Ensure(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jetstream.KeyValue, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -311,11 +313,16 @@ func Ensure(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jets
 		sc.Replicas = cfg.Replicas
 		sc.Retention = jetstream.LimitsPolicy
 		sc.Discard = jetstream.DiscardOld
-		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
-			return nil, fmt.Errorf("create or update stream %s: %w", sc.Name, err)
+		cctx, cancel := callCtx(ctx)
+		_, err := js.CreateOrUpdateStream(cctx, sc)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("create or update stream %s: %w", sc.Name, explain(ctx, js, sc.Name, sc.Subjects[0], err))
 		}
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	cctx, cancel := callCtx(ctx)
+	defer cancel()
+	kv, err := js.CreateOrUpdateKeyValue(cctx, jetstream.KeyValueConfig{
 		Bucket:      LedgerBucket,
 		Description: "Köprü idempotency ledger: (route, event id) → started | retrying | succeeded | dead",
 		History:     1,
@@ -324,7 +331,8 @@ func Ensure(ctx context.Context, js jetstream.JetStream, cfg StreamConfig) (jets
 		Replicas:    cfg.Replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create or update ledger bucket %s: %w", LedgerBucket, err)
+		return nil, fmt.Errorf("create or update ledger bucket %s: %w", LedgerBucket,
+			explain(ctx, js, "KV_"+LedgerBucket, "$KV."+LedgerBucket+".>", err))
 	}
 	return kv, nil
 }

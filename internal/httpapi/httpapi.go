@@ -43,6 +43,16 @@ func NewHandler(d Deps) http.Handler {
 	return mux
 }
 
+// Starting answers every request with 503 and the reason the process is not serving yet (NATS not
+// reachable, JetStream setup waiting for a cluster to elect its leaders), with Retry-After: 5. The app
+// serves it, beside /healthz, /readyz and /metrics, until its setup completes.
+func Starting(reason func() string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting", "reason": reason()})
+	})
+}
+
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)

@@ -115,13 +115,12 @@ func ConsumerConfig(r Route) jetstream.ConsumerConfig {
 
 // Start creates or updates each route's durable consumer and starts consuming.
 func (w *Worker) Start(ctx context.Context) error {
+	if err := w.EnsureConsumers(ctx); err != nil {
+		return err
+	}
 	w.watchGuards()
 	for _, r := range w.routes {
-		cons, err := w.js.CreateOrUpdateConsumer(ctx, bus.StreamEvents, ConsumerConfig(r.Route))
-		if err != nil {
-			return fmt.Errorf("route %s: create consumer: %w", r.Name, err)
-		}
-		r.cons = cons
+		cons := r.cons
 		r := r
 		// Concurrency long-lived handlers rather than a goroutine per event: a fresh goroutine grows its
 		// stack anew for every event (decoding, validation), which costs more CPU than the hand-off.
