@@ -57,7 +57,7 @@ func TestEveryCommandConnectsOverTLSWithPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	ways := map[string]map[string]string{
-		"env": {"KOPRU_NATS_URL": url, "KOPRU_NATS_USER": tlsUser, "KOPRU_NATS_PASSWORD_FILE": pwFile, "KOPRU_NATS_TLS_CA": pki.CAFile},
+		"env":         {"KOPRU_NATS_URL": url, "KOPRU_NATS_USER": tlsUser, "KOPRU_NATS_PASSWORD_FILE": pwFile, "KOPRU_NATS_TLS_CA": pki.CAFile},
 		"config file": {"KOPRU_CONFIG": yamlFile},
 	}
 	for way, env := range ways {

@@ -19,7 +19,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-
 	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/ops"
 	"github.com/kopru/kopru/internal/worker"
