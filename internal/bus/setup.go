@@ -132,6 +132,9 @@ func CheckJetStream(ctx context.Context, nc *nats.Conn, js jetstream.JetStream) 
 		}
 		return fmt.Errorf("%w (server %s at %s)", ErrJetStreamDisabled, nc.ConnectedServerName(), nc.ConnectedUrlRedacted())
 	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
+		return fmt.Errorf("JetStream did not answer (a cluster still electing its meta leader, or servers still joining?): %w", err)
+	}
 	return fmt.Errorf("JetStream account info: %w", err)
 }
 

@@ -9,6 +9,12 @@
 //     disconnects nodes while events flow.
 //   - TestEmbeddedClusterInvariants does the same against three in-process nats-servers, shutting down
 //     and restarting stream leaders; it needs no Docker.
+//   - TestKopruRunWaitsForAClusterBooting, TestKopruRunSurvivesMetaLeaderLossAtStartup and
+//     TestKopruRunSurvivesStreamLeaderLossMidCall run the real `kopru run` binary (compiled once per
+//     test binary) against three in-process servers with nothing pre-created: started while only one
+//     server of three is up (it waits, /readyz 503 with the reason, then serves), with the meta leader
+//     stopped during its setup, and with the EVENTS leader stopped while ~500 ms vendor calls are in
+//     flight. They need no Docker.
 //   - TestLedgerCompareAndSetOnR3 checks the ledger's create and compare-and-set on a replicated bucket,
 //     with racing writers; it needs no Docker.
 //

@@ -30,18 +30,7 @@ type embeddedCluster struct {
 
 func startEmbeddedCluster(t *testing.T) *embeddedCluster {
 	t.Helper()
-	ports := freePorts(t, 6)
-	c := &embeddedCluster{t: t}
-	for i := range 3 {
-		n := &embeddedNode{name: fmt.Sprintf("n%d", i+1), dir: t.TempDir(), port: ports[2*i], cport: ports[2*i+1]}
-		c.nodes = append(c.nodes, n)
-		c.routes = append(c.routes, &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", n.cport)})
-	}
-	t.Cleanup(func() {
-		for _, n := range c.nodes {
-			n.stop()
-		}
-	})
+	c := newEmbeddedCluster(t)
 	for _, n := range c.nodes {
 		c.start(n)
 	}

@@ -17,5 +17,6 @@ func TestMain(m *testing.M) {
 	tclog.SetDefault(tclog.NewNoopLogger())
 	code := m.Run()
 	removeImages()
+	removeBinaries()
 	os.Exit(code)
 }
