@@ -193,3 +193,21 @@ func TestEveryCommandNamesMissingJetStream(t *testing.T) {
 		t.Fatalf("run gave up with %v", err)
 	}
 }
+
+// TestPublishWithoutStreamsSaysWhoCreatesThem: JetStream is on, but no kopru run created EVENTS yet.
+func TestPublishWithoutStreamsSaysWhoCreatesThem(t *testing.T) {
+	ns := bustest.StartServer(t, false, nil)
+	t.Setenv("KOPRU_NATS_URL", ns.ClientURL())
+	t.Setenv("KOPRU_NATS_CREDS", "")
+	t.Setenv("KOPRU_CONFIG", "")
+	example := filepath.Join("..", "..", "schemas", "examples", "installation.requested.json")
+	start := time.Now()
+	code, _, stderr := runCLI(t, "", "publish", "installation.requested", example)
+	if code != 1 || !strings.Contains(stderr, "no stream takes events.installation.requested") ||
+		!strings.Contains(stderr, "created by kopru run") || strings.Contains(stderr, "no response from stream") {
+		t.Fatalf("%d %s", code, stderr)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %s", d)
+	}
+}

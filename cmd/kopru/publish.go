@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/event"
 )
 
@@ -58,10 +59,16 @@ func cmdPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return err
 	}
-	ack, err := js.Publish(ctx, event.EventsPrefix+typ, b, jetstream.WithMsgID(env.ID))
-	if errors.Is(err, jetstream.ErrNoStreamResponse) {
-		return fmt.Errorf("publish: no stream takes %s (%w): the stream EVENTS (events.>) is created by kopru run; start it once against this server", event.EventsPrefix+typ, err)
-	}
+	subj := event.EventsPrefix + typ
+	// A stream without a leader for a moment is waited for; republishing is safe (same Nats-Msg-Id).
+	var ack *jetstream.PubAck
+	err = retryBounded(ctx, "publish", func(ctx context.Context) (err error) {
+		if _, err := js.StreamNameBySubject(ctx, subj); errors.Is(err, jetstream.ErrStreamNotFound) {
+			return bus.Permanent(fmt.Errorf("no stream takes %s: the stream %s (events.>) is created by kopru run; start it once against this server", subj, bus.StreamEvents))
+		}
+		ack, err = js.Publish(ctx, subj, b, jetstream.WithMsgID(env.ID))
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("publish: %w", err)
 	}
