@@ -14,9 +14,9 @@ import (
 	"github.com/kopru/kopru/internal/config"
 )
 
-// jetStreamWait bounds how long an operator command waits for JetStream to answer (a cluster
+// jetStreamWait (a variable for tests) bounds how long an operator command waits for JetStream to answer (a cluster
 // electing its leaders) before it gives up with the reason.
-const jetStreamWait = 15 * time.Second
+var jetStreamWait = 15 * time.Second
 
 // connectNATS connects an operator command (publish, dlq, status, events) the way kopru run does:
 // the nats settings of KOPRU_CONFIG's file and the KOPRU_NATS_* variables (TLS, credentials file,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -209,5 +210,41 @@ func TestPublishWithoutStreamsSaysWhoCreatesThem(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("took %s", d)
+	}
+}
+
+// TestCommandsWaitBoundedForAnElectingCluster: one server of a three-node cluster is up, so JetStream
+// has no meta leader; status, dlq list and publish wait (bounded) and say what they waited for.
+func TestCommandsWaitBoundedForAnElectingCluster(t *testing.T) {
+	defer func(d time.Duration) { jetStreamWait = d }(jetStreamWait)
+	jetStreamWait = 2 * time.Second
+	var routes []*neturl.URL
+	for range 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		routes = append(routes, &neturl.URL{Scheme: "nats", Host: ln.Addr().String()})
+		ln.Close() // nobody listens there: the other two servers are down
+	}
+	ns := bustest.StartServer(t, false, func(o *server.Options) {
+		o.ServerName = "lonely"
+		o.Cluster = server.ClusterOpts{Name: "kopru", Host: "127.0.0.1", Port: -1}
+		o.Routes = routes
+	})
+	t.Setenv("KOPRU_NATS_URL", ns.ClientURL())
+	t.Setenv("KOPRU_NATS_CREDS", "")
+	t.Setenv("KOPRU_CONFIG", "")
+	example := filepath.Join("..", "..", "schemas", "examples", "installation.requested.json")
+	for _, args := range [][]string{{"status"}, {"dlq", "list"}, {"publish", "installation.requested", example}} {
+		start := time.Now()
+		code, _, stderr := runCLI(t, "", args...)
+		d := time.Since(start)
+		if code != 1 || !strings.Contains(stderr, "JetStream did not answer within 2s") || strings.Contains(stderr, "JetStream is not enabled") {
+			t.Errorf("%v: exit %d after %s: %s", args, code, d, stderr)
+		}
+		if d < 2*time.Second || d > 10*time.Second {
+			t.Errorf("%v gave up after %s, want the 2s bound", args, d)
+		}
 	}
 }
