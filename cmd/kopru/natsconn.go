@@ -56,11 +56,13 @@ func connectNATS(ctx context.Context, name string) (*nats.Conn, jetstream.JetStr
 func retryBounded(ctx context.Context, what string, op func(ctx context.Context) error) error {
 	ctx, cancel := context.WithTimeout(ctx, jetStreamWait)
 	defer cancel()
-	if err := bus.Retry(ctx, bus.CallTimeout, nil, op); err != nil {
-		if bus.Transient(err) {
-			return fmt.Errorf("%s: JetStream did not answer within %s: %w", what, jetStreamWait, err)
-		}
-		return err
+	var last error
+	err := bus.Retry(ctx, bus.CallTimeout, nil, func(ctx context.Context) error {
+		last = op(ctx)
+		return last
+	})
+	if err != nil && bus.Transient(err) {
+		return fmt.Errorf("%s: JetStream did not answer within %s: %w", what, jetStreamWait, last)
 	}
-	return nil
+	return err
 }

@@ -133,7 +133,7 @@ func CheckJetStream(ctx context.Context, nc *nats.Conn, js jetstream.JetStream) 
 		return fmt.Errorf("%w (server %s at %s)", ErrJetStreamDisabled, nc.ConnectedServerName(), nc.ConnectedUrlRedacted())
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
-		return fmt.Errorf("JetStream did not answer (a cluster still electing its meta leader, or servers still joining?): %w", err)
+		return fmt.Errorf("no answer from JetStream yet (a cluster still electing its meta leader, or servers still joining?): %w", err)
 	}
 	return fmt.Errorf("JetStream account info: %w", err)
 }
@@ -143,17 +143,21 @@ func CheckJetStream(ctx context.Context, nc *nats.Conn, js jetstream.JetStream) 
 func WaitJetStream(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, d time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
+	var last error
 	err := Retry(ctx, CallTimeout, nil, func(ctx context.Context) error {
-		err := CheckJetStream(ctx, nc, js)
-		if errors.Is(err, ErrJetStreamDisabled) {
-			return Permanent(err)
+		last = CheckJetStream(ctx, nc, js)
+		if errors.Is(last, ErrJetStreamDisabled) {
+			return Permanent(last)
 		}
-		return err
+		return last
 	})
-	if err != nil && !errors.Is(err, ErrJetStreamDisabled) {
-		return fmt.Errorf("JetStream did not answer within %s: %w", d, err)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrJetStreamDisabled):
+		return last
 	}
-	return err
+	return fmt.Errorf("JetStream at %s did not answer within %s: %w", nc.ConnectedUrlRedacted(), d, last)
 }
 
 // explain turns a permanent error from creating or updating stream name (subjects subj) into one
