@@ -240,7 +240,7 @@ func TestCommandsWaitBoundedForAnElectingCluster(t *testing.T) {
 		start := time.Now()
 		code, _, stderr := runCLI(t, "", args...)
 		d := time.Since(start)
-		if code != 1 || !strings.Contains(stderr, "JetStream did not answer within 2s") || strings.Contains(stderr, "JetStream is not enabled") {
+		if code != 1 || !strings.Contains(stderr, "did not answer within 2s") || !strings.Contains(stderr, "electing its meta leader") || strings.Contains(stderr, "JetStream is not enabled") {
 			t.Errorf("%v: exit %d after %s: %s", args, code, d, stderr)
 		}
 		if d < 2*time.Second || d > 10*time.Second {
