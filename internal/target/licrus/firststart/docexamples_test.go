@@ -76,8 +76,12 @@ func TestCodedFieldsRefused(t *testing.T) {
 		name string
 		edit func(m map[string]any)
 	}{
-		{"unknown phone type", func(m map[string]any) { m["customer"].(map[string]any)["phones"].([]any)[0].(map[string]any)["type"] = "fax" }},
-		{"unconfigured ContactInfoType id", func(m map[string]any) { m["customer"].(map[string]any)["phones"].([]any)[0].(map[string]any)["type"] = 9 }},
+		{"unknown phone type", func(m map[string]any) {
+			m["customer"].(map[string]any)["phones"].([]any)[0].(map[string]any)["type"] = "fax"
+		}},
+		{"unconfigured ContactInfoType id", func(m map[string]any) {
+			m["customer"].(map[string]any)["phones"].([]any)[0].(map[string]any)["type"] = 9
+		}},
 		{"another request reason", func(m map[string]any) { m["requestReason"] = 2 }},
 		{"another request reason by name", func(m map[string]any) { m["requestReason"] = "repair" }},
 		{"another service type", func(m map[string]any) { m["serviceType"] = 31 }},
