@@ -67,6 +67,8 @@ type Log struct {
 // Tokens is a list of bearer tokens.
 type Tokens struct {
 	Tokens []string `yaml:"tokens"`
+	// MaxWait (ingest only) caps `Prefer: wait=N` on POST /v1/events/{type} (0: 30 s).
+	MaxWait time.Duration `yaml:"maxWait"`
 }
 
 // Licrus configures both Licrus routes.
