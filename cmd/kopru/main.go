@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -138,6 +139,9 @@ Example:
 	if err != nil {
 		return err
 	}
+	if err := checkRunConfig(cfg); err != nil {
+		return err
+	}
 	log, err := newLogger(cfg.Log.Level, cfg.Log.Format, stderr)
 	if err != nil {
 		return err
@@ -156,4 +160,28 @@ Example:
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return a.Stop(sctx)
+}
+
+// checkRunConfig refuses, before anything starts, a configuration whose routes cannot run: misspelt
+// route names and every setting missing for a target some enabled route uses, each named by its
+// environment variable and YAML path.
+func checkRunConfig(cfg config.Config) error {
+	var builtin []string
+	for _, s := range app.Table {
+		builtin = append(builtin, s.Name)
+	}
+	if err := cfg.CheckRoutes(builtin); err != nil {
+		return err
+	}
+	table, err := app.RouteTable(cfg)
+	if err != nil {
+		return err
+	}
+	var used []string
+	for _, s := range table {
+		if cfg.RouteEnabled(s.Name) && !slices.Contains(used, s.Target) {
+			used = append(used, s.Target)
+		}
+	}
+	return cfg.CheckTargets(used...)
 }

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kopru/kopru/internal/config"
+	"github.com/kopru/kopru/internal/devstack"
+)
+
+// clearKopruEnv empties every KOPRU_* variable for the test, so the host's environment cannot leak in.
+func clearKopruEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "KOPRU_") {
+			t.Setenv(k, "")
+		}
+	}
+}
+
+// TestRunRefusesIncompleteTargets: kopru run stops before starting anything and names every
+// variable to set (all of DİA's at once), and suggests the route a misspelt name meant.
+func TestRunRefusesIncompleteTargets(t *testing.T) {
+	clearKopruEnv(t)
+	t.Setenv("KOPRU_NATS_URL", "nats://127.0.0.1:1") // never dialled: the check comes first
+	t.Setenv("KOPRU_DIA_URL", "http://127.0.0.1:1/dia/api/v3")
+	t.Setenv("KOPRU_DIA_USERNAME", "ws")
+	t.Setenv("KOPRU_DIA_PASSWORD", "pw-not-echoed")
+	t.Setenv("KOPRU_LEANSOFT_URL", "http://127.0.0.1:1/leansoft/api")
+	code, _, stderr := runCLI(t, "", "run")
+	if code != 1 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"KOPRU_DIA_FIRMA_KODU or dia.firmaKodu", "KOPRU_DIA_DONEM_KODU or dia.donemKodu",
+		"KOPRU_DIA_API_KEY", "KOPRU_LEANSOFT_COMPANY_ID or leansoft.companyId"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "pw-not-echoed") || strings.Contains(stderr, "connect") {
+		t.Errorf("stderr: %s", stderr)
+	}
+
+	// A disabled target's routes are not checked; a misspelt route name is caught.
+	cfg := filepath.Join(t.TempDir(), "kopru.yaml")
+	_ = os.WriteFile(cfg, []byte("routes:\n  dia-customer: {enabled: false}\n  dia-service-note: {enabled: false}\n  leansoft-customr: {concurrency: 2}\n"), 0o600)
+	code, _, stderr = runCLI(t, "", "run", "--config", cfg)
+	if code != 1 || !strings.Contains(stderr, "routes.leansoft-customr: no such route; did you mean leansoft-customer?") || strings.Contains(stderr, "DİA") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+}
+
+// TestSampleConfigAgreesWithTheSimulator: the Kubernetes sample's DİA company and period are the ones
+// `kopru sim` accepts, and `kopru sim --help` says which they are.
+func TestSampleConfigAgreesWithTheSimulator(t *testing.T) {
+	c, err := config.Load("../../deploy/kubernetes/base/config.yaml", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DIA.FirmaKodu != devstack.DIAFirmaKodu || c.DIA.DonemKodu != devstack.DIADonemKodu {
+		t.Fatalf("sample config firma %d donem %d; kopru sim expects %d/%d", c.DIA.FirmaKodu, c.DIA.DonemKodu, devstack.DIAFirmaKodu, devstack.DIADonemKodu)
+	}
+	code, _, stderr := runCLI(t, "", "sim", "--help")
+	if code != 0 || !strings.Contains(stderr, "firma_kodu 34 and donem_kodu 1") || !strings.Contains(stderr, "KOPRU_DIA_FIRMA_KODU=34") ||
+		!strings.Contains(stderr, "simulators of the three vendor APIs") {
+		t.Fatalf("sim --help: %d %s", code, stderr)
+	}
+}
