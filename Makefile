@@ -5,7 +5,8 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 COMPOSE   ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 # CA bundle copied into the kopru image's build context (empty = an image without CA certs: plain HTTP only)
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
-LDFLAGS   := -s -w -X github.com/kopru/kopru/internal/metrics.Version=$(VERSION)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -s -w -X github.com/kopru/kopru/internal/metrics.Version=$(VERSION) -X github.com/kopru/kopru/internal/metrics.Commit=$(COMMIT)
 export TESTCONTAINERS_RYUK_DISABLED := true
 
 .PHONY: help run build test test-short vet fmt fuzz chaos bench bench-durability chromium test-ui image image-nats image-kopru image-source compose-up compose-down deploy-check clean

@@ -3,11 +3,13 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/kopru/kopru/internal/config"
 	"github.com/kopru/kopru/internal/devstack"
+	"github.com/kopru/kopru/internal/metrics"
 )
 
 // clearKopruEnv empties every KOPRU_* variable for the test, so the host's environment cannot leak in.
@@ -66,5 +68,21 @@ func TestSampleConfigAgreesWithTheSimulator(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "firma_kodu 34 and donem_kodu 1") || !strings.Contains(stderr, "KOPRU_DIA_FIRMA_KODU=34") ||
 		!strings.Contains(stderr, "simulators of the three vendor APIs") {
 		t.Fatalf("sim --help: %d %s", code, stderr)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	old, oldCommit := metrics.Version, metrics.Commit
+	metrics.Version, metrics.Commit = "v9.8.7", "0123abcd"
+	t.Cleanup(func() { metrics.Version, metrics.Commit = old, oldCommit })
+	for _, arg := range []string{"version", "--version"} {
+		code, out, _ := runCLI(t, "", arg)
+		want := "kopru v9.8.7 (commit 0123abcd, " + runtime.Version()
+		if code != 0 || !strings.HasPrefix(out, want) {
+			t.Fatalf("%s: %d %q, want %q…", arg, code, out, want)
+		}
+	}
+	if _, out, _ := runCLI(t, "", "--help"); !strings.Contains(out, "kopru version") {
+		t.Fatalf("usage does not list version: %s", out)
 	}
 }

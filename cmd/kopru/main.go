@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"slices"
 	"syscall"
 	"time"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/config"
+	"github.com/kopru/kopru/internal/metrics"
 )
 
 const usage = `kopru — event-driven integrator for Licrus, Lean Soft and DİA on NATS JetStream
@@ -30,6 +32,7 @@ Usage:
   kopru publish TYPE [FILE|-]          publish an event (data or a whole CloudEvents envelope); prints its id
   kopru dlq     list|show|replay|purge inspect and replay dead letters (kopru dlq --help)
   kopru status  [--json]               per route: pending, in flight, dead letters, last error
+  kopru version                        version, commit and Go version (also kopru --version)
 
 Every command reads KOPRU_NATS_URL (empty for run/dev: an embedded nats-server on 127.0.0.1:4222).
 Configuration: a YAML file (--config) and KOPRU_* environment variables, which win; secrets may come
@@ -59,6 +62,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdDLQ(ctx, args[1:], stdin, stdout, stderr)
 	case "status":
 		err = cmdStatus(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-version", "-v":
+		v, c, g := metrics.Build()
+		fmt.Fprintf(stdout, "kopru %s (commit %s, %s %s/%s)\n", v, c, g, runtime.GOOS, runtime.GOARCH)
+		return 0
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
