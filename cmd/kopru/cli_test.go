@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -84,5 +85,32 @@ func TestVersion(t *testing.T) {
 	}
 	if _, out, _ := runCLI(t, "", "--help"); !strings.Contains(out, "kopru version") {
 		t.Fatalf("usage does not list version: %s", out)
+	}
+}
+
+// TestReplayDryRunAndDevNull: a dry run says "would replay" everywhere, and stdin from /dev/null (a
+// character device, but no terminal) gets the --yes hint instead of a question nobody can answer.
+func TestReplayDryRunAndDevNull(t *testing.T) {
+	e := newCLIEnv(t)
+	for i := 0; i < 20; i++ {
+		e.seed("rejected", "r")
+	}
+	code, out, stderr := runCLI(t, "", "dlq", "replay", "--class", "rejected", "--dry-run")
+	if code != 0 || strings.Contains(out+stderr, "replayed") || !strings.Contains(stderr, "would replay 20/20") ||
+		!strings.Contains(out, "dry run, nothing changed: 20 selected: would replay 20") {
+		t.Fatalf("dry run: %d\n%s\n%s", code, out, stderr)
+	}
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	var o, eb bytes.Buffer
+	code = run([]string{"dlq", "replay", "--class", "rejected"}, null, &o, &eb)
+	if code != 1 || !strings.Contains(eb.String(), "standard input is not a terminal") || !strings.Contains(eb.String(), "add --yes") {
+		t.Fatalf("stdin /dev/null: %d %s", code, eb.String())
+	}
+	if e.count("EVENTS") != 0 || e.count("DLQ") != 20 {
+		t.Fatal("something was replayed")
 	}
 }
