@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kopru/kopru/internal/config"
 	"github.com/kopru/kopru/internal/devstack"
@@ -112,5 +114,40 @@ func TestReplayDryRunAndDevNull(t *testing.T) {
 	}
 	if e.count("EVENTS") != 0 || e.count("DLQ") != 20 {
 		t.Fatal("something was replayed")
+	}
+}
+
+// TestOperatorCommandsDoNotOfferTheEmbeddedServer: they need a running server, so an unreachable one
+// is not answered with "leave it empty for the embedded server".
+func TestOperatorCommandsDoNotOfferTheEmbeddedServer(t *testing.T) {
+	clearKopruEnv(t)
+	t.Setenv("KOPRU_NATS_URL", "nats://127.0.0.1:1")
+	for _, args := range [][]string{{"status"}, {"dlq", "list"}, {"publish", "installation.requested", "../../schemas/examples/installation.requested.json"}} {
+		code, _, stderr := runCLI(t, "", args...)
+		if code != 1 || !strings.Contains(stderr, "KOPRU_NATS_URL") || strings.Contains(stderr, "leave it empty") {
+			t.Errorf("%v: %d %s", args, code, stderr)
+		}
+	}
+}
+
+// TestRunSaysThePortIsTaken: an embedded server whose port is busy is reported at once, with what to
+// do, instead of a readiness timeout.
+func TestRunSaysThePortIsTaken(t *testing.T) {
+	clearKopruEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "kopru.yaml")
+	_ = os.WriteFile(cfg, []byte("nats: {listen: \""+ln.Addr().String()+"\", dataDir: \""+filepath.Join(dir, "nats")+"\"}\nhttpAddr: 127.0.0.1:0\n"), 0o600)
+	start := time.Now()
+	code, _, stderr := runCLI(t, "", "run", "--config", cfg)
+	if code != 1 || !strings.Contains(stderr, ln.Addr().String()+" is taken") || !strings.Contains(stderr, "KOPRU_NATS_URL=nats://"+ln.Addr().String()) {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %s", d)
 	}
 }

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -19,6 +20,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/kopru/kopru/internal/app"
+	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/config"
 	"github.com/kopru/kopru/internal/metrics"
 )
@@ -159,6 +161,10 @@ Example:
 		return err
 	}
 	if err := a.Start(ctx); err != nil {
+		if errors.Is(err, bus.ErrPortTaken) {
+			listen := cmp.Or(cfg.NATS.Listen, "127.0.0.1:4222")
+			return fmt.Errorf("%w: to use the server listening there set KOPRU_NATS_URL=nats://%s; or stop it; or move the embedded server with nats.listen in the config file", err, listen)
+		}
 		return err
 	}
 	log.Info("kopru running", zap.String("nats", a.NATSURL()), zap.String("http", a.Addr()))
