@@ -144,7 +144,7 @@ func TestRunSaysThePortIsTaken(t *testing.T) {
 	_ = os.WriteFile(cfg, []byte("nats: {listen: \""+ln.Addr().String()+"\", dataDir: \""+filepath.Join(dir, "nats")+"\"}\nhttpAddr: 127.0.0.1:0\n"), 0o600)
 	start := time.Now()
 	code, _, stderr := runCLI(t, "", "run", "--config", cfg)
-	if code != 1 || !strings.Contains(stderr, ln.Addr().String()+" is taken") || !strings.Contains(stderr, "KOPRU_NATS_URL=nats://"+ln.Addr().String()) {
+	if code != 1 || !strings.Contains(stderr, "the port is taken: "+ln.Addr().String()+" is in use") || !strings.Contains(stderr, "KOPRU_NATS_URL=nats://"+ln.Addr().String()) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	if d := time.Since(start); d > 5*time.Second {

@@ -62,7 +62,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*server.Server, error) {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			if errors.Is(err, syscall.EADDRINUSE) {
-				return nil, fmt.Errorf("embedded nats-server: %s is taken by another process: %w", addr, ErrPortTaken)
+				return nil, fmt.Errorf("embedded nats-server: %w: %s is in use by another process", ErrPortTaken, addr)
 			}
 			return nil, fmt.Errorf("embedded nats-server: listen on %s: %w", addr, err)
 		}
