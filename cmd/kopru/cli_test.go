@@ -151,3 +151,12 @@ func TestRunSaysThePortIsTaken(t *testing.T) {
 		t.Fatalf("took %s", d)
 	}
 }
+
+func TestDevAndSimHelpDescribeThemselves(t *testing.T) {
+	for cmd, want := range map[string]string{"dev": "Runs all of Köprü on this machine", "sim": "Serves faithful simulators"} {
+		code, _, stderr := runCLI(t, "", cmd, "--help")
+		if code != 0 || !strings.Contains(stderr, want) || !strings.Contains(stderr, "-addr") && cmd == "sim" {
+			t.Errorf("%s --help: %d %s", cmd, code, stderr)
+		}
+	}
+}
