@@ -493,7 +493,7 @@ Examples:
 		return err
 	}
 	defer closeFn()
-	ro := ops.ReplayOptions{Filter: ops.Filter{IDs: idsOf(items)}, DryRun: *dry, AllowAmbiguous: *allowAmb, Rate: *rate}
+	ro := ops.ReplayOptions{Filter: ops.Filter{IDs: idsOf(items)}, DryRun: *dry, AllowAmbiguous: *allowAmb, Rate: *rate, By: "cli:" + currentUser()}
 	if *edit || *editFile != "" {
 		by := *editor
 		if by == "" {

@@ -44,8 +44,10 @@ func (a *App) Ops(ctx context.Context) (*ops.Ops, error) {
 // (/ui/) and the OpenAPI document on the app's HTTP server.
 func (a *App) extraHTTP(mux *http.ServeMux) {
 	httpapi.RegisterOpenAPI(mux)
+	ev := a.events()
+	ev.Register(mux)
 	(&httpapi.Ingest{Tokens: a.cfg.Ingest.Tokens, Types: eventTypes(), Schemas: a.Schemas, Publisher: a.js,
-		Log: a.log.Named("ingest")}).Register(mux)
+		Log: a.log.Named("ingest"), Events: ev}).Register(mux)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	o, err := a.Ops(ctx)
@@ -60,4 +62,14 @@ func (a *App) extraHTTP(mux *http.ServeMux) {
 		a.log.Warn("operator-page logouts hold on this replica only", zap.Error(err))
 	}
 	adm.Register(mux)
+}
+
+// events is the event status and Prefer: wait service over the routes this process runs.
+func (a *App) events() *httpapi.Events {
+	var routes []httpapi.EventRoute
+	for _, r := range a.routes {
+		routes = append(routes, httpapi.EventRoute{Name: r.Name, EventType: r.EventType, OutcomeType: r.OutcomeType, Target: r.TargetName})
+	}
+	return &httpapi.Events{IngestTokens: a.cfg.Ingest.Tokens, AdminTokens: a.cfg.Admin.Tokens, Routes: routes,
+		JS: a.js, NC: a.nc, Ledger: a.ledger, MaxWait: a.cfg.Ingest.MaxWait, Log: a.log.Named("events")}
 }

@@ -145,6 +145,7 @@ type selection struct {
 	Rate           float64         `json:"rate"`
 	Event          json.RawMessage `json:"event"`    // replay of one id: the edited CloudEvent
 	EditedBy       string          `json:"editedBy"` // who edited it
+	By             string          `json:"by"`       // who replays (recorded in the event's status)
 }
 
 func (a *Admin) readSelection(w http.ResponseWriter, r *http.Request) (selection, ops.Filter, bool) {
@@ -177,7 +178,10 @@ func (a *Admin) replay(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ro := ops.ReplayOptions{Filter: f, DryRun: s.DryRun, AllowAmbiguous: s.AllowAmbiguous, Rate: s.Rate}
+	ro := ops.ReplayOptions{Filter: f, DryRun: s.DryRun, AllowAmbiguous: s.AllowAmbiguous, Rate: s.Rate, By: s.By}
+	if ro.By == "" {
+		ro.By = "admin-api"
+	}
 	if len(s.Event) > 0 && string(s.Event) != "null" {
 		by := s.EditedBy
 		if by == "" {

@@ -279,7 +279,7 @@ func (a *Admin) uiAct(w http.ResponseWriter, r *http.Request, s session, action 
 	var rep *ops.Report
 	var err error
 	if action == "replay" {
-		rep, err = a.Ops.Replay(r.Context(), ops.ReplayOptions{Filter: f, DryRun: dry, AllowAmbiguous: r.PostFormValue("allowAmbiguous") == "yes"})
+		rep, err = a.Ops.Replay(r.Context(), ops.ReplayOptions{Filter: f, DryRun: dry, AllowAmbiguous: r.PostFormValue("allowAmbiguous") == "yes", By: "operator-page"})
 	} else {
 		rep, err = a.Ops.Purge(r.Context(), ops.PurgeOptions{Filter: f, DryRun: dry})
 	}

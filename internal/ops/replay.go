@@ -73,6 +73,7 @@ type ReplayOptions struct {
 	Rate           float64  // at most this many republishes per second (0: no limit)
 	Progress       Progress // optional
 	Edit           *Edit    // only with exactly one id
+	By             string   // who replays (recorded in the ledger entry for the event's status); "" = "unknown"
 }
 
 // Report sums up a replay or purge.
@@ -262,7 +263,14 @@ func (o *Ops) replayOne(ctx context.Context, d DeadLetter, ro ReplayOptions) Ite
 		return it
 	}
 	if d.EventID != "" {
-		if note, err := o.resetLedger(ctx, d); err != nil {
+		rec := ledger.Replay{By: ro.By, At: o.now().UTC(), DLQID: d.ID, Class: d.Class, Error: d.Error, Edited: ro.Edit != nil}
+		if rec.By == "" && ro.Edit != nil {
+			rec.By = ro.Edit.By
+		}
+		if rec.By == "" {
+			rec.By = "unknown"
+		}
+		if note, err := o.resetLedger(ctx, d, rec); err != nil {
 			it.Result, it.Reason = ResultFailed, err.Error()
 			return it
 		} else if note != "" {
@@ -298,22 +306,31 @@ func (o *Ops) replayOne(ctx context.Context, d DeadLetter, ro ReplayOptions) Ite
 	return it
 }
 
-// resetLedger deletes the ledger entry of (route, event id) when it records the dead letter (or is
-// missing), so the event runs again. An entry in any other state means the event already ran again
-// since it was dead-lettered (an earlier replay whose delete failed): it is left as it is, and the
-// worker re-emits its outcome or waits, instead of calling twice.
-func (o *Ops) resetLedger(ctx context.Context, d DeadLetter) (string, error) {
+// resetLedger makes the ledger entry of (route, event id) say "run again" when it records the dead
+// letter (or is missing): state retrying with no calls counted, so the replay gets a fresh retry
+// budget, while the attempt history stays and rec is added to its replays (GET /v1/events/{id}). An
+// entry in any other state means the event already ran again since it was dead-lettered (an earlier
+// replay whose delete failed): it is left as it is, and the worker re-emits its outcome or waits,
+// instead of calling twice.
+func (o *Ops) resetLedger(ctx context.Context, d DeadLetter, rec ledger.Replay) (string, error) {
 	key := ledger.Key(d.Route, d.EventID)
-	e, _, err := o.ledger.Get(ctx, key)
+	e, rev, err := o.ledger.Get(ctx, key)
 	switch {
 	case errors.Is(err, ledger.ErrNotFound):
-		return "", nil
+		e = ledger.Entry{}
 	case err != nil:
 		return "", fmt.Errorf("ledger read before replay failed, dead letter kept: %w", err)
 	case e.State != ledger.Dead:
 		return fmt.Sprintf("ledger already shows %s for this event: not reset", e.State), nil
 	}
-	if err := o.ledger.Delete(ctx, key); err != nil {
+	e.State, e.Attempts, e.Outcome, e.DLQ = ledger.Retrying, 0, nil, nil
+	e.AddReplay(rec)
+	if rev == 0 {
+		_, err = o.ledger.Create(ctx, key, e)
+	} else {
+		_, err = o.ledger.Update(ctx, key, e, rev)
+	}
+	if err != nil {
 		return "", fmt.Errorf("ledger reset failed, dead letter kept: %w", err)
 	}
 	return "", nil

@@ -558,11 +558,23 @@ func (w *Worker) call(j *job) (target.Result, error) {
 	ctx, cancel := context.WithTimeout(target.WithTraceparent(w.base, j.env.Traceparent), r.policy.AttemptTimeout)
 	defer cancel()
 	r.m.attempts.Inc()
+	began := time.Now()
 	res, err := r.Target.Call(ctx, w.request(j))
 	if g != nil {
 		g.record(breakerOutcome(err), time.Now())
 	}
+	j.entry.AddAttempt(attemptRecord(j.entry.Attempts, began, err)) // saved with the next ledger write
 	return res, err
+}
+
+// attemptRecord is the ledger's record of call n, begun at began, that ended with err.
+func attemptRecord(n int, began time.Time, err error) ledger.Attempt {
+	a := ledger.Attempt{N: n, At: began.UTC(), DurationMS: float64(time.Since(began).Microseconds()) / 1000, Class: "ok"}
+	if err != nil {
+		te := target.AsError(err)
+		a.Class, a.Status, a.Error = te.Class.String(), te.Status, target.OneLine(te.Msg)
+	}
+	return a
 }
 
 const reasonCircuitOpen = "circuit_open"
