@@ -159,7 +159,7 @@ func buildEvent(typ, ct string, body []byte, h http.Header) (*event.Envelope, in
 			return bad(event.Reason(err))
 		}
 		if env.Type != typ {
-			return bad("the CloudEvent's type " + quote(env.Type) + " does not match the path's " + quote(typ))
+			return bad("the CloudEvent's type " + quoteClip(env.Type) + " does not match the path's " + quoteClip(typ))
 		}
 		return env, 0, nil
 	}

@@ -790,11 +790,25 @@ func (w *Worker) publish(subject, msgID string, headers map[string]string, data 
 
 func (w *Worker) finished(j *job, result string) {
 	j.r.m.result(result).Inc()
+	if t, ok := endToEndStart(j); ok {
+		j.r.m.endToEnd.Observe(time.Since(t).Seconds())
+	}
+}
+
+// endToEndStart is where kopru_event_end_to_end_seconds starts: the producer's time, unless it is
+// absurd (more than a day before JetStream stored the event, or in the future), and then the time
+// JetStream stored it. A producer's clock must not skew the metric (year 0001 added 9e10 s).
+func endToEndStart(j *job) (time.Time, bool) {
+	received := time.Now()
+	if j.meta != nil && !j.meta.Timestamp.IsZero() {
+		received = j.meta.Timestamp
+	}
 	if j.env != nil {
-		if t := j.env.EventTime(); !t.IsZero() {
-			j.r.m.endToEnd.Observe(time.Since(t).Seconds())
+		if t := j.env.EventTime(); !t.IsZero() && !t.Before(received.Add(-24*time.Hour)) && !t.After(received.Add(time.Minute)) {
+			return t, true
 		}
 	}
+	return received, j.meta != nil
 }
 
 // later hands the message back to JetStream after d, leaving the ledger as it is.
