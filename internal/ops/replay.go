@@ -193,6 +193,13 @@ func (o *Ops) replayOne(ctx context.Context, d DeadLetter, ro ReplayOptions) Ite
 	}
 	data := m.Data
 	msg := nats.NewMsg(d.OriginalSubject)
+	if ro.Edit == nil {
+		// A binary-mode event's attributes travel as its ce-* headers: republish them with the data,
+		// or the worker would see bare data. (An edit is a whole structured envelope.)
+		for k, v := range event.BinaryHeaders(m.Header) {
+			msg.Header.Set(k, v)
+		}
+	}
 	if ro.Edit != nil {
 		edited, fields, err := o.checkEdit(d, m.Data, ro.Edit.Event)
 		if err != nil {
