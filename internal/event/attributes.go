@@ -41,6 +41,13 @@ func ValidAttributeName(name string) bool {
 	return true
 }
 
+// UnmarshalJSON reads a structured-mode document without Decode's checks (json.Unmarshal into an
+// Envelope keeps every attribute, as Decode does).
+func (e *Envelope) UnmarshalJSON(b []byte) error {
+	*e = Envelope{}
+	return e.unmarshal(b)
+}
+
 // unmarshal reads a structured-mode JSON document into e. Errors wrap ErrInvalid.
 func (e *Envelope) unmarshal(b []byte) error {
 	var doc map[string]json.RawMessage

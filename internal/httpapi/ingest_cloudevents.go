@@ -38,10 +38,15 @@ func buildBinaryEvent(typ string, body []byte, h http.Header) (*event.Envelope, 
 	bad := func(msg string) (*event.Envelope, int, *problemResponse) {
 		return nil, http.StatusBadRequest, &problemResponse{Error: msg, Problems: []string{msg}}
 	}
-	msg := cehttp.NewMessage(h, io.NopCloser(bytes.NewReader(body)))
-	if msg.ReadEncoding() != binding.EncodingBinary {
-		return bad("unsupported ce-specversion " + quote(h.Get("Ce-Specversion")) + " (want \"1.0\")")
+	if sv := h.Get("Ce-Specversion"); sv != "1.0" {
+		return bad("unsupported specversion " + quote(sv) + " in ce-specversion (want \"1.0\")")
 	}
+	for k := range h {
+		if name, ok := strings.CutPrefix(strings.ToLower(k), "ce-"); ok && !event.ValidAttributeName(name) {
+			return bad("header " + quote(k) + " does not name a CloudEvents attribute (ce- then ASCII letters and digits)")
+		}
+	}
+	msg := cehttp.NewMessage(h, io.NopCloser(bytes.NewReader(body)))
 	ev, err := binding.ToEvent(context.Background(), msg)
 	if err != nil {
 		return bad("binary-mode CloudEvent: " + oneLine(err.Error()))
@@ -57,9 +62,6 @@ func buildBinaryEvent(typ string, body []byte, h http.Header) (*event.Envelope, 
 		if name == "traceparent" {
 			env.Traceparent = s
 			continue
-		}
-		if !event.ValidAttributeName(name) {
-			return bad("header " + quote("ce-"+name) + " does not name a CloudEvents attribute (ASCII letters and digits)")
 		}
 		env.SetExtension(name, s)
 	}
