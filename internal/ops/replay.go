@@ -136,7 +136,7 @@ func (o *Ops) Replay(ctx context.Context, ro ReplayOptions) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, _, err := o.checkEdit(items[0], m.Data, ro.Edit.Event); err != nil {
+		if _, _, err := o.checkEdit(items[0], originalEvent(m), ro.Edit.Event); err != nil {
 			return nil, err // refused before anything changes
 		}
 	}
@@ -201,7 +201,7 @@ func (o *Ops) replayOne(ctx context.Context, d DeadLetter, ro ReplayOptions) Ite
 		}
 	}
 	if ro.Edit != nil {
-		edited, fields, err := o.checkEdit(d, m.Data, ro.Edit.Event)
+		edited, fields, err := o.checkEdit(d, originalEvent(m), ro.Edit.Event)
 		if err != nil {
 			it.Result, it.Reason = ResultSkipped, err.Error()
 			return it
@@ -255,6 +255,24 @@ func (o *Ops) replayOne(ctx context.Context, d DeadLetter, ro ReplayOptions) Ite
 		o.log.Warn("replayed dead letter not deleted", zap.Uint64("dlq_id", d.ID), zap.Error(err))
 	}
 	return it
+}
+
+// originalEvent is a dead letter's event as a structured-mode document: its payload, or for a
+// binary-mode event (ce-* headers, the data as payload) the two put together, so that an edit is
+// compared with the whole event.
+func originalEvent(m *jetstream.RawStreamMsg) []byte {
+	if !event.IsBinary(m.Header) {
+		return m.Data
+	}
+	env, err := event.DecodeMessage(m.Header, m.Data)
+	if err != nil {
+		return m.Data
+	}
+	b, err := env.Marshal()
+	if err != nil {
+		return m.Data
+	}
+	return b
 }
 
 // resetLedger deletes the ledger entry of (route, event id) when it records the dead letter (or is
