@@ -298,3 +298,27 @@ func TestCloudEventsSDKNATSSenderBinaryDeadLetterReplays(t *testing.T) {
 		t.Fatalf("the simulator accepted %d calls, want 2", n)
 	}
 }
+
+// A binary-mode event that breaks the envelope rules is dead-lettered as invalid under its ce-id,
+// with its ce-* headers, and no call is made.
+func TestCloudEventsBinaryInvalidDeadLetterHasItsID(t *testing.T) {
+	s := newCEStack(t)
+	m := nats.NewMsg("events.installation.requested")
+	m.Data, _ = schemas.FS.ReadFile("examples/installation.requested.json")
+	for k, v := range map[string]string{"ce-specversion": "1.0", "ce-id": "bad-time-1", "ce-source": "urn:shop",
+		"ce-type": "installation.requested", "ce-time": "yesterday", "ce-tenant": "acme", "content-type": "application/json"} {
+		m.Header.Set(k, v)
+	}
+	if _, err := s.js.PublishMsg(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the dead letter", func() bool { return msgs(t, s.js, bus.StreamDLQ, "dlq.licrus-installation") == 1 })
+	dl := s.stored(bus.StreamDLQ, "dlq.licrus-installation")[0]
+	if dl.Header.Get(worker.HdrEventID) != "bad-time-1" || dl.Header.Get(worker.HdrErrorClass) != worker.ClassInvalid ||
+		dl.Header.Get("ce-tenant") != "acme" || dl.Header.Get("ce-time") != "yesterday" {
+		t.Fatalf("dead letter headers %v", dl.Header)
+	}
+	if n := s.sim.CallCount(); n != 0 {
+		t.Fatalf("%d calls for an invalid event", n)
+	}
+}

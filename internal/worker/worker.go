@@ -686,8 +686,8 @@ func (w *Worker) reemitOutcome(j *job) {
 func (w *Worker) deadLetter(j *job, class, reason, status string, attempts int) {
 	r := j.r
 	eventID := j.msg.Headers().Get(nats.MsgIdHdr)
-	if eventID == "" {
-		eventID = event.Header(j.msg.Headers(), event.HeaderPrefix+"id") // a binary-mode event that did not decode
+	if id := event.Header(j.msg.Headers(), event.HeaderPrefix+"id"); id != "" && event.IsBinary(j.msg.Headers()) {
+		eventID = id // a binary-mode event that did not decode: its ce-id is its id
 	}
 	if j.env != nil {
 		eventID = j.env.ID
