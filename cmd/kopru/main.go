@@ -29,6 +29,7 @@ Usage:
   kopru publish TYPE [FILE|-]          publish an event (data or a whole CloudEvents envelope); prints its id
   kopru dlq     list|show|replay|purge inspect and replay dead letters (kopru dlq --help)
   kopru status  [--json]               per route: pending, in flight, dead letters, last error
+  kopru events  show [--json] ID       what happened to one event: state per route, vendor calls
 
 Every command reads KOPRU_NATS_URL (empty for run/dev: an embedded nats-server on 127.0.0.1:4222).
 Configuration: a YAML file (--config) and KOPRU_* environment variables, which win; secrets may come
@@ -58,6 +59,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdDLQ(ctx, args[1:], stdin, stdout, stderr)
 	case "status":
 		err = cmdStatus(ctx, args[1:], stdout, stderr)
+	case "events":
+		err = cmdEvents(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -70,11 +73,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	var ue usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(stderr, "kopru %s: %s\n", args[0], ue.msg)
+		fmt.Fprintf(stderr, "kopru %s: %s\n", args[0], termBlock(ue.msg))
 		return 2
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "kopru %s: %v\n", args[0], err)
+		fmt.Fprintf(stderr, "kopru %s: %s\n", args[0], termBlock(err.Error()))
 		return 1
 	}
 	return 0
