@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"sort"
+	"strings"
 )
 
 // The context attributes of CloudEvents 1.0 that Envelope names; every other attribute is an
@@ -86,6 +87,9 @@ func (e *Envelope) unmarshal(b []byte) error {
 		default:
 			if !ValidAttributeName(k) {
 				return invalidf("attribute name %q is not a CloudEvents name (ASCII letters and digits)", clip(k))
+			}
+			if isNamedAttribute(strings.ToLower(k)) {
+				return invalidf("attribute %q must be written %q", k, strings.ToLower(k))
 			}
 			switch raw[0] {
 			case 'n': // null: the attribute is absent

@@ -72,6 +72,7 @@ func TestDecodeRefusals(t *testing.T) {
 		{"bad name", `{` + base + `,"a-b":"1","data":{}}`, "not a CloudEvents name"},
 		{"id not a string", `{"specversion":"1.0","id":1,"source":"s","type":"t","data":{}}`, `attribute "id" must be a string`},
 		{"array", `[]`, "not a JSON object"},
+		{"upper-case id", `{"specversion":"1.0","ID":"1","source":"s","type":"t","data":{}}`, `must be written "id"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Decode([]byte(tc.doc))
