@@ -322,3 +322,28 @@ func TestCloudEventsBinaryInvalidDeadLetterHasItsID(t *testing.T) {
 		t.Fatalf("%d calls for an invalid event", n)
 	}
 }
+
+// A structured event's dead letter is the same CloudEvent to the SDK, every attribute kept.
+func TestCloudEventsStructuredDeadLetterReadsBack(t *testing.T) {
+	s := newCEStack(t)
+	p, err := cloudevents.NewHTTP(cehttp.WithTarget(s.base+"/v1/events/installation.requested"),
+		cehttp.WithHeader("Authorization", "Bearer in-tok"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := cloudevents.NewClient(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.sim.Faults.Push(sim.Fault{VendorError: "Seri numarası sistemde bulunamadı."})
+	e := sdkEvent(t, "sdk-http-rejected-1")
+	if res := client.Send(binding.WithForceStructured(context.Background()), e); !cloudevents.IsACK(res) {
+		t.Fatalf("send: %v", res)
+	}
+	waitFor(t, 10*time.Second, "the dead letter", func() bool { return msgs(t, s.js, bus.StreamDLQ, "dlq.licrus-installation") == 1 })
+	dl := s.stored(bus.StreamDLQ, "dlq.licrus-installation")[0]
+	if dl.Header.Get(worker.HdrEventID) != e.ID() {
+		t.Fatalf("Kopru-Event-Id %q", dl.Header.Get(worker.HdrEventID))
+	}
+	checkAttributes(t, "dead letter", parse(t, dl), e)
+}
