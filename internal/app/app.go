@@ -145,7 +145,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 
 	co := bus.FromConfig(a.cfg.NATS, "kopru")
-	co.URL = url
+	co.URL, co.EmbeddedHint = url, a.ns == nil
 	for wait := time.Second; ; wait = min(2*wait, 15*time.Second) {
 		a.nc, err = bus.Connect(co)
 		if err == nil || !a.opts.WaitForNATS || errors.Is(err, bus.ErrConnectConfig) {
