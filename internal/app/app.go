@@ -72,6 +72,7 @@ type App struct {
 	handler  atomic.Pointer[http.Handler] // the full HTTP handler, once setup is done
 	mu       sync.Mutex
 	notReady string // why the process is not serving yet ("" once setup is done)
+	httpAddr string // the HTTP server's address, once it listens
 }
 
 // New prepares an App; nothing runs until Start.
@@ -183,12 +184,12 @@ func (a *App) Start(ctx context.Context) (err error) {
 	return nil
 }
 
-// Addr is the HTTP server's address ("" without one).
+// Addr is the HTTP server's address ("" without one). It is set as soon as the server listens, before
+// Start returns (Start may be waiting for JetStream), and is safe to call from another goroutine.
 func (a *App) Addr() string {
-	if a.ln == nil {
-		return ""
-	}
-	return a.ln.Addr().String()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.httpAddr
 }
 
 // NATSURL is the URL of the server in use.

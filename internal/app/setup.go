@@ -76,11 +76,14 @@ func (a *App) listenHTTP() error {
 	if addr == "" {
 		addr = ":8080"
 	}
-	var err error
-	a.ln, err = net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (KOPRU_HTTP_ADDR): %w", addr, err)
 	}
+	a.ln = ln
+	a.mu.Lock()
+	a.httpAddr = ln.Addr().String()
+	a.mu.Unlock()
 	early := httpapi.NewHandler(httpapi.Deps{Gatherer: a.reg, Ready: a.ready, Extra: func(mux *http.ServeMux) {
 		mux.Handle("/", httpapi.Starting(a.reason))
 	}})
