@@ -202,6 +202,9 @@ func runOne(ctx context.Context, ps *procs, o opOptions, ph opPhase, dir, self, 
 	in1, _ := varzInMsgs(murl)
 	r.NATSCPU, r.EndCPU = nats1-nats0, end1-end0
 	r.JSAPI, r.InMsgs = api.Load()-api0, in1-in0
+	if ph.paced {
+		r.InMsgs -= int64(total) // the bench's own publishes
+	}
 	st, err := getStats(epURL)
 	if err != nil {
 		return opResult{}, err

@@ -54,7 +54,8 @@ func (ps *procs) start(name, logDir string, stdout *os.File, bin string, args []
 		cmd.Stdout = stdout
 	}
 	// Its own process group, so a Ctrl-C on the terminal reaches only the bench, which then stops it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: the child dies with the bench even if the bench is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		lf.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)

@@ -33,7 +33,7 @@ func reportOperator(w io.Writer, o opOptions, phases []opPhase, runs map[string]
 		"a fresh server and simulator for every run; %d rounds, phases interleaved; medians over the rounds.\n"+
 		"%d installation.requested events per throughput run (preloaded); the latency runs publish %d at %d/s.\n\n",
 		o.rounds, o.events, o.latEvents, o.rate)
-	fmt.Fprintf(w, "%-14s %8s %10s %6s %10s %7s %9s %9s %9s %9s %8s %8s\n", "phase", "in flight", "events/s", "×bare",
+	fmt.Fprintf(w, "%-14s %9s %11s %6s %10s %7s %9s %9s %9s %9s %8s %8s\n", "phase", "in flight", "events/s", "×bare",
 		"CPU µs/ev", "app", "nats-srv", "endpoint", "peak RSS", "JS API/ev", "msgs/ev", "p99 add")
 	cpuAll := func(_ int, r opResult) float64 { return r.cpuPerEvent(r.AppCPU + r.NATSCPU + r.EndCPU) }
 	for _, ph := range phases {
@@ -47,7 +47,7 @@ func reportOperator(w io.Writer, o opOptions, phases []opPhase, runs map[string]
 			rate = fmt.Sprintf("(%d paced)", o.rate)
 			p99 = fmt.Sprintf("%.2fms", med(rs, func(_ int, r opResult) float64 { return r.P99 }))
 		}
-		fmt.Fprintf(w, "%-14s %8d %10s %6s %10.0f %7.0f %9.0f %9.0f %6.1fMiB %9.2f %8.2f %8s\n", ph.name, ph.conc, rate, ratio,
+		fmt.Fprintf(w, "%-14s %9d %11s %6s %10.0f %7.0f %9.0f %9.0f %6.1fMiB %9.2f %8.2f %8s\n", ph.name, ph.conc, rate, ratio,
 			med(rs, cpuAll),
 			med(rs, func(_ int, r opResult) float64 { return r.cpuPerEvent(r.AppCPU) }),
 			med(rs, func(_ int, r opResult) float64 { return r.cpuPerEvent(r.NATSCPU) }),
