@@ -82,7 +82,12 @@ func runOperator(o opOptions) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
+	keep := false // a failed run's folder (every process's log) is kept
+	defer func() {
+		if !keep {
+			_ = os.RemoveAll(dir)
+		}
+	}()
 	self, err := os.Executable()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -106,7 +111,8 @@ func runOperator(o opOptions) int {
 			r, err := runOne(ctx, ps, o, ph, runDir, self, kopruBin, natsBin)
 			ps.killAll()
 			if err != nil {
-				fmt.Fprintf(os.Stderr, "%s: %v\n", ph.name, err)
+				keep = true
+				fmt.Fprintf(os.Stderr, "%s: %v\n(the logs of every process: %s)\n", ph.name, err, runDir)
 				return 1
 			}
 			_ = os.RemoveAll(runDir)

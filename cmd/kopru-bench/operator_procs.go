@@ -153,6 +153,9 @@ func peakRSS(pid int) (float64, error) {
 	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
 }
 
+// httpc asks the server's monitoring port and the endpoint's counters, each request bounded.
+var httpc = &http.Client{Timeout: 5 * time.Second}
+
 // freePort is a loopback TCP port nothing listens on right now.
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -196,7 +199,7 @@ func startNATS(ps *procs, bin, dir string) (*proc, string, string, error) {
 	}
 	url, murl := fmt.Sprintf("nats://127.0.0.1:%d", port), fmt.Sprintf("http://127.0.0.1:%d", mport)
 	for deadline := time.Now().Add(15 * time.Second); ; {
-		if resp, err := http.Get(murl + "/healthz?js-enabled-only=true"); err == nil {
+		if resp, err := httpc.Get(murl + "/healthz?js-enabled-only=true"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
 				return p, url, murl, nil
@@ -211,7 +214,7 @@ func startNATS(ps *procs, bin, dir string) (*proc, string, string, error) {
 
 // varzInMsgs is the count of messages the server received from clients (/varz in_msgs).
 func varzInMsgs(murl string) (int64, error) {
-	resp, err := http.Get(murl + "/varz")
+	resp, err := httpc.Get(murl + "/varz")
 	if err != nil {
 		return 0, err
 	}
@@ -304,7 +307,7 @@ func startEndpoint(ps *procs, self, dir string, latency time.Duration) (*proc, s
 
 func getStats(base string) (endpointStats, error) {
 	var st endpointStats
-	resp, err := http.Get(base + "/bench/stats")
+	resp, err := httpc.Get(base + "/bench/stats")
 	if err != nil {
 		return st, err
 	}
