@@ -41,6 +41,10 @@ type Envelope struct {
 	DataContentType string          `json:"datacontenttype,omitempty"`
 	Traceparent     string          `json:"traceparent,omitempty"`
 	Data            json.RawMessage `json:"data"`
+
+	// DroppedTraceparent is the envelope's traceparent when Decode dropped it for not being W3C trace
+	// context (ValidTraceparent); the worker logs (quoted) and counts it. Never encoded.
+	DroppedTraceparent string `json:"-"`
 }
 
 // Decode parses and checks an envelope: valid UTF-8 JSON object, specversion "1.0", non-empty id,
@@ -62,6 +66,7 @@ func Decode(b []byte) (*Envelope, error) {
 	if err := env.check(); err != nil {
 		return nil, err
 	}
+	env.dropBadTraceparent()
 	return &env, nil
 }
 

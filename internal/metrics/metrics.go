@@ -53,6 +53,8 @@ type Metrics struct {
 	CallNumberParse *prometheus.CounterVec   // route
 	LedgerOps       *prometheus.CounterVec   // op, result
 	BuildInfo       *prometheus.GaugeVec     // version, goversion
+	// TraceparentDropped counts events whose traceparent was not W3C trace context and was dropped.
+	TraceparentDropped *prometheus.CounterVec // route
 }
 
 // New creates and registers every collector on reg (and the Go and process collectors).
@@ -94,6 +96,9 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.EventsReceived, m.Events, m.Attempts, m.Retries, m.TargetDuration, m.Inflight, m.Pending,
 		m.AckPending, m.DLQMessages, m.DLQOldestAge, m.EndToEnd, m.Circuit, m.CallNumberParse, m.LedgerOps, m.BuildInfo)
+	m.TraceparentDropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_traceparent_dropped_total",
+		Help: "Events whose traceparent was not W3C trace context; it was dropped and the event handled without it."}, []string{"route"})
+	reg.MustRegister(m.TraceparentDropped)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.BuildInfo.WithLabelValues(Version, runtime.Version()).Set(1)
 	for _, op := range LedgerOps {
@@ -121,6 +126,7 @@ func (m *Metrics) AddRoute(route string) {
 	m.DLQOldestAge.WithLabelValues(route)
 	m.EndToEnd.WithLabelValues(route)
 	m.CallNumberParse.WithLabelValues(route)
+	m.TraceparentDropped.WithLabelValues(route)
 }
 
 // AddTarget creates the series of one target operation.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go"
@@ -266,6 +267,11 @@ func (w *Worker) process(j *job) {
 		return
 	}
 	j.env = env
+	if env.DroppedTraceparent != "" { // the producer's mistake: handled without it, never failed for it
+		w.metrics.TraceparentDropped.WithLabelValues(r.Name).Inc()
+		j.logger().Warn("traceparent is not W3C trace context; dropped",
+			zap.String("traceparent", strconv.Quote(target.OneLine(clipText(env.DroppedTraceparent, 120)))))
+	}
 	if env.Type != r.EventType {
 		w.deadLetter(j, ClassInvalid, fmt.Sprintf("event of type %q was published on %s", target.OneLine(env.Type), msg.Subject()), "", 0)
 		return
@@ -274,14 +280,13 @@ func (w *Worker) process(j *job) {
 		w.deadLetter(j, ClassInvalid, event.Reason(err), "", 0)
 		return
 	}
+	j.key = ledger.Key(r.Name, env.ID)
 	if r.Guard != nil {
 		if d := r.Guard.Blocked(time.Now()); d > 0 {
-			w.metrics.Retries.WithLabelValues(r.Name, reasonCircuitOpen).Inc()
-			_ = msg.NakWithDelay(d)
+			w.refuse(j, d)
 			return
 		}
 	}
-	j.key = ledger.Key(r.Name, env.ID)
 	if !w.claim(j) {
 		return
 	}
@@ -294,7 +299,13 @@ func (w *Worker) process(j *job) {
 func (w *Worker) claim(j *job) bool {
 	ctx := w.base
 	now := time.Now().UTC()
-	err := w.save(j, ledger.Entry{State: ledger.Started, Attempts: 1, StartedAt: now})
+	// Deliveries before the entry existed made no call (the circuit was open, the ledger unavailable):
+	// they do not count against the delivery budget.
+	uncounted := 0
+	if j.meta != nil && j.meta.NumDelivered > 1 {
+		uncounted = int(j.meta.NumDelivered) - 1
+	}
+	err := w.save(j, ledger.Entry{State: ledger.Started, Attempts: 1, StartedAt: now, Uncounted: uncounted})
 	if err == nil {
 		return true
 	}
@@ -316,6 +327,14 @@ func (w *Worker) claim(j *job) bool {
 		w.reemitDeadLetter(j)
 		return false
 	case ledger.Started:
+		if e.Unresolved != "" { // no call in flight: a natural-key lookup is still owed
+			if w.deliveriesSpent(j) {
+				w.deadLetter(j, ClassAmbiguous, w.ambiguousMsg(j, e.Unresolved, "the natural-key lookup never answered and "+
+					fmt.Sprintf("the delivery budget (%d) is spent", j.r.policy.MaxDeliveries)), "", e.Attempts)
+				return false
+			}
+			return w.unknownOutcome(j, &target.Error{Class: target.ClassUnknown, Reason: "lookup", Msg: e.Unresolved})
+		}
 		lease := j.r.policy.Lease()
 		if age := now.Sub(e.StartedAt); age < lease {
 			// Another delivery of this event is (or was just) calling. Come back when its lease ends.
@@ -328,17 +347,45 @@ func (w *Worker) claim(j *job) bool {
 				e.Attempts, e.StartedAt.Format(time.RFC3339))})
 	}
 	// Retrying: the last call provably had no effect.
-	if j.meta != nil && int(j.meta.NumDelivered) > j.r.policy.MaxDeliveries {
-		w.deadLetter(j, ClassExhausted, fmt.Sprintf("gave up after %d deliveries and %d calls", j.meta.NumDelivered, e.Attempts), "", e.Attempts)
+	if w.deliveriesSpent(j) {
+		w.deadLetter(j, ClassExhausted, fmt.Sprintf("gave up after %d deliveries and %d calls", w.counted(j), e.Attempts), "", e.Attempts)
 		return false
 	}
 	return w.startAttempt(j)
 }
 
+// counted is how many deliveries of this event count against the delivery budget: those the breaker
+// refused (ledger Entry.Uncounted) do not.
+func (w *Worker) counted(j *job) int {
+	if j.meta == nil {
+		return 0
+	}
+	return int(j.meta.NumDelivered) - j.entry.Uncounted
+}
+
+// deliveriesSpent reports whether this delivery is past the route's delivery budget.
+func (w *Worker) deliveriesSpent(j *job) bool { return w.counted(j) > j.r.policy.MaxDeliveries }
+
+// refuse hands a delivery back because the target's circuit is open, for d. Such a delivery is the
+// breaker's, not the event's: when the event has a `retrying` entry it is recorded as uncounted
+// (compare-and-set; a lost race only means this one delivery counts). A `started` entry belongs to a
+// call in flight elsewhere and is left alone; an event with no entry yet is forgiven at its claim.
+func (w *Worker) refuse(j *job, d time.Duration) {
+	w.metrics.Retries.WithLabelValues(j.r.Name, reasonCircuitOpen).Inc()
+	ctx, cancel := context.WithTimeout(w.base, 5*time.Second)
+	e, rev, err := w.ledger.Get(ctx, j.key)
+	if err == nil && e.State == ledger.Retrying {
+		e.Uncounted++
+		_, _ = w.ledger.Update(ctx, j.key, e, rev)
+	}
+	cancel()
+	_ = j.msg.NakWithDelay(d)
+}
+
 // startAttempt records that call number entry.Attempts+1 begins now.
 func (w *Worker) startAttempt(j *job) bool {
 	e := j.entry
-	e.State, e.Attempts, e.StartedAt = ledger.Started, e.Attempts+1, time.Now().UTC()
+	e.State, e.Attempts, e.StartedAt, e.Unresolved = ledger.Started, e.Attempts+1, time.Now().UTC(), ""
 	if err := w.save(j, e); err != nil {
 		// ErrConflict: another delivery got there first; it will finish the event.
 		w.later(j, time.Second, "ledger update before a call failed", err)
@@ -431,7 +478,7 @@ func (w *Worker) callLoop(j *job) {
 		if te.Reason == reasonCircuitOpen { // no call was made: give the attempt back and wait in JetStream
 			w.metrics.Retries.WithLabelValues(r.Name, reasonCircuitOpen).Inc()
 			e := j.entry
-			e.State, e.Attempts = ledger.Retrying, e.Attempts-1
+			e.State, e.Attempts, e.Uncounted = ledger.Retrying, e.Attempts-1, e.Uncounted+1
 			if err := w.save(j, e); err != nil {
 				w.later(j, te.RetryAfter, "ledger update while the circuit is open failed", err)
 				return
@@ -449,9 +496,16 @@ func (w *Worker) callLoop(j *job) {
 		if te.Class == target.ClassNotSent {
 			reason = "not_sent"
 		}
+		if te.RetryAfter > r.policy.MaxWait {
+			w.deadLetter(j, ClassExhausted, fmt.Sprintf("gave up after %d calls: the vendor asked to wait %s before retrying, "+
+				"longer than the route's longest wait (%s); replay when it is back; last: %s",
+				j.entry.Attempts, te.RetryAfter.Round(time.Second), r.policy.MaxWait, te.Msg), te.Status, j.entry.Attempts)
+			return
+		}
 		if te.RetryAfter > wait {
 			wait, reason = te.RetryAfter, "retry_after"
 		}
+		wait = min(wait, r.policy.MaxWait)
 		w.metrics.Retries.WithLabelValues(r.Name, reason).Inc()
 		e := j.entry
 		e.State = ledger.Retrying
@@ -479,26 +533,61 @@ func (w *Worker) callLoop(j *job) {
 // unknownOutcome handles a call that may have taken effect. With a natural key (target.Finder) it asks
 // the vendor: found → that is the outcome; not found → it reports true and the caller calls again.
 // Without one, the event is dead-lettered as ambiguous: never a silent second call.
+//
+// A lookup is a vendor call too: each one that fails counts against the event's budget (MaxAttempts,
+// MaxDeliveries), and when the budget is spent before a lookup answers the event is dead-lettered as
+// ambiguous, since nobody knows whether the record exists.
 func (w *Worker) unknownOutcome(j *job, te *target.Error) bool {
 	r := j.r
 	f, ok := r.Target.(target.Finder)
 	if !ok {
-		w.deadLetter(j, ClassAmbiguous, fmt.Sprintf("outcome unknown after call %d: %s; %s may have acted: look in %s for a record "+
-			"made from event %s around %s, then purge this dead letter if it exists or replay it with --allow-ambiguous if it does not",
-			j.entry.Attempts, te.Msg, r.TargetName, r.TargetName, j.env.ID, j.entry.StartedAt.Format(time.RFC3339)), te.Status, j.entry.Attempts)
+		w.deadLetter(j, ClassAmbiguous, w.ambiguousMsg(j, te.Msg, ""), te.Status, j.entry.Attempts)
 		return false
 	}
-	ctx, cancel := context.WithTimeout(target.WithTraceparent(w.base, j.env.Traceparent), r.policy.AttemptTimeout)
-	res, found, err := f.Find(ctx, w.request(j))
-	cancel()
-	switch {
-	case err != nil:
-		w.later(j, r.policy.InitialInterval*4, "natural-key lookup after an unknown outcome failed", err)
-		return false
-	case found:
-		j.logger().Info("unknown outcome resolved: the record exists", zap.String("cause", target.MaskDigits(te.Msg)))
-		w.succeed(j, res)
-		return false
+	bo := newBackoff(r.policy)
+	for {
+		ctx, cancel := context.WithTimeout(target.WithTraceparent(w.base, j.env.Traceparent), r.policy.AttemptTimeout)
+		res, found, err := f.Find(ctx, w.request(j))
+		cancel()
+		if err == nil && found {
+			j.logger().Info("unknown outcome resolved: the record exists", zap.String("cause", target.MaskDigits(te.Msg)))
+			w.succeed(j, res)
+			return false
+		}
+		if err == nil {
+			break
+		}
+		le := target.AsError(err)
+		if j.entry.Attempts >= r.policy.MaxAttempts || w.deliveriesSpent(j) {
+			w.deadLetter(j, ClassAmbiguous, w.ambiguousMsg(j, te.Msg, fmt.Sprintf("the natural-key lookup failed too (%s) "+
+				"and the retry budget (%d calls, %d deliveries) is spent", le.Msg, r.policy.MaxAttempts, r.policy.MaxDeliveries)),
+				te.Status, j.entry.Attempts)
+			return false
+		}
+		e := j.entry // the lookup was a call: it counts; no call is in flight while we wait
+		e.State, e.Attempts, e.StartedAt, e.Unresolved = ledger.Started, e.Attempts+1, time.Now().UTC(), te.Msg
+		if serr := w.save(j, e); serr != nil {
+			w.later(j, time.Second, "ledger update after a failed natural-key lookup failed", serr)
+			return false
+		}
+		wait := bo.NextBackOff()
+		if le.RetryAfter > wait {
+			wait = le.RetryAfter
+		}
+		wait = min(wait, r.policy.MaxWait)
+		w.metrics.Retries.WithLabelValues(r.Name, "retryable").Inc()
+		j.logger().Info("natural-key lookup after an unknown outcome failed; will look again", zap.Int("attempt", e.Attempts),
+			zap.String("error", target.MaskDigits(le.Msg)), zap.String("cause", target.MaskDigits(te.Msg)), zap.Duration("wait", wait))
+		if wait > r.policy.InProcessWait {
+			_ = j.msg.NakWithDelay(wait)
+			return false
+		}
+		select {
+		case <-time.After(wait):
+		case <-w.stopping:
+			_ = j.msg.NakWithDelay(wait)
+			return false
+		}
 	}
 	if j.entry.Attempts >= r.policy.MaxAttempts {
 		w.deadLetter(j, ClassExhausted, fmt.Sprintf("gave up after %d calls; last: %s (no record was created)", j.entry.Attempts, te.Msg), te.Status, j.entry.Attempts)
@@ -508,18 +597,32 @@ func (w *Worker) unknownOutcome(j *job, te *target.Error) bool {
 	return w.startAttempt(j)
 }
 
+// ambiguousMsg is the one-line message of an ambiguous dead letter: what happened and what to verify.
+func (w *Worker) ambiguousMsg(j *job, cause, extra string) string {
+	r := j.r
+	if extra != "" {
+		extra = "; " + extra
+	}
+	return fmt.Sprintf("outcome unknown after call %d: %s%s; %s may have acted: look in %s for a record "+
+		"made from event %s around %s, then purge this dead letter if it exists or replay it with --allow-ambiguous if it does not",
+		j.entry.Attempts, cause, extra, r.TargetName, r.TargetName, j.env.ID, j.entry.StartedAt.Format(time.RFC3339))
+}
+
 func (w *Worker) request(j *job) target.Request {
 	return target.Request{EventID: j.env.ID, Type: j.env.Type, Source: j.env.Source, Time: j.env.EventTime(),
 		Data: j.env.Data, Traceparent: j.env.Traceparent}
 }
 
-func (w *Worker) call(j *job) (target.Result, error) {
+func (w *Worker) call(j *job) (res target.Result, err error) {
 	r := j.r
 	g := r.Guard
 	if g != nil {
-		if ok, wait := g.allow(time.Now()); !ok {
-			return target.Result{}, &target.Error{Class: target.ClassNotSent, Reason: reasonCircuitOpen, RetryAfter: wait,
-				Msg: "circuit open for " + r.TargetName + ": no call made"}
+		ok, wait, probe := g.allow(time.Now())
+		if !ok {
+			return target.Result{}, circuitOpen(r, wait)
+		}
+		if probe {
+			defer func() { res, err = probeResult(j, g, res, err) }()
 		}
 		release, err := g.acquire(w.base)
 		if err != nil {
@@ -535,11 +638,35 @@ func (w *Worker) call(j *job) (target.Result, error) {
 	ctx, cancel := context.WithTimeout(target.WithTraceparent(w.base, j.env.Traceparent), r.policy.AttemptTimeout)
 	defer cancel()
 	r.m.attempts.Inc()
-	res, err := r.Target.Call(ctx, w.request(j))
+	res, err = r.Target.Call(ctx, w.request(j))
 	if g != nil {
 		g.record(breakerOutcome(err), time.Now())
 	}
 	return res, err
+}
+
+func circuitOpen(r *runner, wait time.Duration) *target.Error {
+	return &target.Error{Class: target.ClassNotSent, Reason: reasonCircuitOpen, RetryAfter: wait,
+		Msg: "circuit open for " + r.TargetName + ": no call made"}
+}
+
+// probeResult turns the failure of a half-open probe that provably had no effect (not sent, "not now")
+// into a circuit_open refusal: the probe was the breaker's question, so the event gets its attempt back
+// and waits with the others. A probe whose outcome is unknown stays unknown: the vendor may have acted.
+func probeResult(j *job, g *Guard, res target.Result, err error) (target.Result, error) {
+	if err == nil || !target.Unwell(err) {
+		return res, err
+	}
+	te := target.AsError(err)
+	if te.Class != target.ClassNotSent && te.Class != target.ClassRetryable || te.Reason == reasonCircuitOpen {
+		return res, err
+	}
+	j.logger().Info("circuit probe failed; the event waits with the others", zap.String("error", target.MaskDigits(te.Msg)))
+	wait := g.Blocked(time.Now())
+	if wait <= 0 {
+		wait = g.probeWait()
+	}
+	return res, circuitOpen(j.r, wait)
 }
 
 const reasonCircuitOpen = "circuit_open"
@@ -570,22 +697,23 @@ func (w *Worker) renewLease(j *job) error {
 const panicDeliveries = 3
 
 // breakerOutcome says what a call's result means for the circuit breaker: only failures that say the
-// vendor is unwell (not reachable, "not now", no answer) count against it.
+// vendor is unwell (target.Unwell: not reachable, "not now", a 5xx without a record-level message)
+// count against it. A problem of the event itself (invalid, a header Go refuses to send) or a session
+// the vendor ended is neutral; any other answer (a success, a refusal, a per-record message) shows the
+// vendor answering.
 func breakerOutcome(err error) outcome {
 	if err == nil {
 		return callOK
 	}
+	if target.Unwell(err) {
+		return callFailed
+	}
 	te := target.AsError(err)
-	if te.Reason == "session" { // a session ended by the vendor (another login, idle expiry) is not a sick vendor
+	switch {
+	case te.Class == target.ClassInvalid, te.Reason == "session", te.Reason == target.ReasonHeader, te.Reason == target.ReasonEncode:
 		return callNeutral
 	}
-	switch te.Class {
-	case target.ClassInvalid:
-		return callNeutral
-	case target.ClassRejected:
-		return callOK
-	}
-	return callFailed
+	return callOK
 }
 
 // watchGuards exports each guard's state and pauses the consumers of its routes while it is open, so
@@ -764,7 +892,7 @@ func (w *Worker) finished(j *job, result string) {
 
 // later hands the message back to JetStream after d, leaving the ledger as it is.
 func (w *Worker) later(j *job, d time.Duration, what string, err error) {
-	j.logger().Warn(what+"; retrying later", zap.Error(err), zap.Duration("wait", d))
+	j.logger().Warn(what+"; retrying later", zap.String("error", target.MaskDigits(err.Error())), zap.Duration("wait", d))
 	_ = j.msg.NakWithDelay(d)
 }
 
@@ -831,3 +959,14 @@ func newRouteMetrics(m *metrics.Metrics, route string) routeMetrics {
 }
 
 func (rm routeMetrics) result(r string) prometheus.Counter { return rm.results[r] }
+
+// clipText cuts s to at most n bytes (on a rune boundary) for a log field.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
