@@ -76,6 +76,11 @@ func TestBreakerOutcome(t *testing.T) {
 		{&target.Error{Class: target.ClassNotSent}, callFailed},
 		{&target.Error{Class: target.ClassUnknown}, callFailed},
 		{errors.New("plain"), callFailed},
+		// Issue 11, item 14: a per-record answer (DİA 501 "kart kodu zaten kullanılıyor") shows DİA well.
+		{&target.Error{Class: target.ClassUnknown, Reason: "vendor_5xx", Status: "501", PerRecord: true}, callOK},
+		// Item 1: a header Go refuses to send (an event's traceparent) is the event's problem.
+		{&target.Error{Class: target.ClassInvalid, Reason: target.ReasonHeader}, callNeutral},
+		{&target.Error{Class: target.ClassRejected, Reason: "redirect"}, callOK},
 	}
 	for _, tc := range cases {
 		if got := breakerOutcome(tc.err); got != tc.want {

@@ -558,13 +558,13 @@ func (w *Worker) unknownOutcome(j *job, te *target.Error) bool {
 			break
 		}
 		le := target.AsError(err)
-		if j.entry.Attempts >= r.policy.MaxAttempts || w.deliveriesSpent(j) {
-			w.deadLetter(j, ClassAmbiguous, w.ambiguousMsg(j, te.Msg, fmt.Sprintf("the natural-key lookup failed too (%s) "+
-				"and the retry budget (%d calls, %d deliveries) is spent", le.Msg, r.policy.MaxAttempts, r.policy.MaxDeliveries)),
-				te.Status, j.entry.Attempts)
+		// The failed lookup was a vendor call: it counts (the first lookup after a call is always made).
+		if j.entry.Attempts+1 >= r.policy.MaxAttempts || w.deliveriesSpent(j) {
+			w.deadLetter(j, ClassAmbiguous, w.ambiguousMsg(j, te.Msg, "the natural-key lookup failed too ("+
+				clipText(le.Msg, 100)+") and the retry budget is spent"), te.Status, j.entry.Attempts+1)
 			return false
 		}
-		e := j.entry // the lookup was a call: it counts; no call is in flight while we wait
+		e := j.entry // no call is in flight while we wait
 		e.State, e.Attempts, e.StartedAt, e.Unresolved = ledger.Started, e.Attempts+1, time.Now().UTC(), te.Msg
 		if serr := w.save(j, e); serr != nil {
 			w.later(j, time.Second, "ledger update after a failed natural-key lookup failed", serr)
@@ -602,6 +602,9 @@ func (w *Worker) ambiguousMsg(j *job, cause, extra string) string {
 	r := j.r
 	if extra != "" {
 		extra = "; " + extra
+	}
+	if extra != "" {
+		cause = clipText(cause, 100) // keep the instruction within one line's length
 	}
 	return fmt.Sprintf("outcome unknown after call %d: %s%s; %s may have acted: look in %s for a record "+
 		"made from event %s around %s, then purge this dead letter if it exists or replay it with --allow-ambiguous if it does not",
