@@ -60,6 +60,7 @@ type App struct {
 	js      jetstream.JetStream
 	ledger  *ledger.Ledger
 	worker  *worker.Worker
+	routes  []worker.Route // the routes this process runs
 	closers []target.Closer
 	srv     *http.Server
 	ln      net.Listener
@@ -119,7 +120,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 	co := bus.ConnectOptions{URL: url, Name: "kopru", Creds: a.cfg.NATS.Creds,
 		NKeySeedFile: a.cfg.NATS.NKeySeedFile, User: a.cfg.NATS.User, Password: a.cfg.NATS.Password, Token: a.cfg.NATS.Token,
-		TLSCA: a.cfg.NATS.TLSCA, TLSCert: a.cfg.NATS.TLSCert, TLSKey: a.cfg.NATS.TLSKey}
+		TLSCA: a.cfg.NATS.TLSCA, TLSCert: a.cfg.NATS.TLSCert, TLSKey: a.cfg.NATS.TLSKey, EmbeddedHint: a.ns == nil}
 	for wait := time.Second; ; wait = min(2*wait, 15*time.Second) {
 		a.nc, err = bus.Connect(co)
 		if err == nil || !a.opts.WaitForNATS || errors.Is(err, bus.ErrConnectConfig) {
@@ -150,7 +151,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 
 	routes := a.opts.Routes
 	if routes == nil {
-		b, err := buildRoutes(a.cfg, a.Metrics)
+		b, err := buildRoutes(a.cfg, a.Metrics, a.log)
 		if err != nil {
 			return err
 		}
@@ -159,6 +160,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	if len(routes) == 0 {
 		a.log.Warn("no route is configured: set a target's URL (KOPRU_LICRUS_URL, KOPRU_LEANSOFT_URL, KOPRU_DIA_URL) or run `kopru dev`")
 	}
+	a.routes = routes
 	a.worker, err = worker.New(a.js, a.ledger, a.Schemas, a.Metrics, a.log, routes)
 	if err != nil {
 		return err
@@ -179,8 +181,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 		if err != nil {
 			return fmt.Errorf("listen on %s (KOPRU_HTTP_ADDR): %w", addr, err)
 		}
-		a.srv = &http.Server{Handler: httpapi.NewHandler(httpapi.Deps{Gatherer: a.reg, Ready: a.ready, Extra: a.extraHTTP}),
-			ReadHeaderTimeout: 10 * time.Second}
+		a.srv = httpapi.NewServer(httpapi.NewHandler(httpapi.Deps{Gatherer: a.reg, Ready: a.ready, Extra: a.extraHTTP}),
+			httpapi.DefaultTimeouts())
 		go func() {
 			if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				a.log.Error("http server stopped", zap.Error(err))

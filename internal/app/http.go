@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/httpapi"
 	"github.com/kopru/kopru/internal/ops"
 )
@@ -43,8 +44,10 @@ func (a *App) Ops(ctx context.Context) (*ops.Ops, error) {
 // (/ui/) and the OpenAPI document on the app's HTTP server.
 func (a *App) extraHTTP(mux *http.ServeMux) {
 	httpapi.RegisterOpenAPI(mux)
+	ev := a.events()
+	ev.Register(mux)
 	(&httpapi.Ingest{Tokens: a.cfg.Ingest.Tokens, Types: eventTypes(), Schemas: a.Schemas, Publisher: a.js,
-		Log: a.log.Named("ingest")}).Register(mux)
+		Log: a.log.Named("ingest"), Events: ev}).Register(mux)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	o, err := a.Ops(ctx)
@@ -52,5 +55,21 @@ func (a *App) extraHTTP(mux *http.ServeMux) {
 		a.log.Error("admin API and operator page unavailable", zap.Error(err))
 		return
 	}
-	(&httpapi.Admin{Tokens: a.cfg.Admin.Tokens, Ops: o, Log: a.log.Named("admin")}).Register(mux)
+	adm := &httpapi.Admin{Tokens: a.cfg.Admin.Tokens, Ops: o, Log: a.log.Named("admin")}
+	if kv, err := a.js.KeyValue(ctx, bus.LedgerBucket); err == nil {
+		adm.Revocations = httpapi.KVRevocations(kv) // a logout holds on every replica
+	} else {
+		a.log.Warn("operator-page logouts hold on this replica only", zap.Error(err))
+	}
+	adm.Register(mux)
+}
+
+// events is the event status and Prefer: wait service over the routes this process runs.
+func (a *App) events() *httpapi.Events {
+	var routes []httpapi.EventRoute
+	for _, r := range a.routes {
+		routes = append(routes, httpapi.EventRoute{Name: r.Name, EventType: r.EventType, OutcomeType: r.OutcomeType, Target: r.TargetName})
+	}
+	return &httpapi.Events{IngestTokens: a.cfg.Ingest.Tokens, AdminTokens: a.cfg.Admin.Tokens, Routes: routes,
+		JS: a.js, NC: a.nc, Ledger: a.ledger, MaxWait: a.cfg.Ingest.MaxWait, Log: a.log.Named("events")}
 }

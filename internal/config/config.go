@@ -4,6 +4,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -67,6 +68,8 @@ type Log struct {
 // Tokens is a list of bearer tokens.
 type Tokens struct {
 	Tokens []string `yaml:"tokens"`
+	// MaxWait (ingest only) caps `Prefer: wait=N` on POST /v1/events/{type} (0: 30 s).
+	MaxWait time.Duration `yaml:"maxWait"`
 }
 
 // Licrus configures both Licrus routes.
@@ -82,6 +85,16 @@ type LeanSoft struct {
 	AuthHeader         string `yaml:"authHeader"`
 	AuthValue          string `yaml:"authValue"`
 	ReferenceGroupCode string `yaml:"referenceGroupCode"`
+	// Checksums sets the policy (enforce, warn or off; empty: the default) of each number check Köprü
+	// adds on top of the Lean Soft doc; internal/target/leansoft/RULES.md says what each does.
+	Checksums LeanSoftChecksums `yaml:"checksums"`
+}
+
+// LeanSoftChecksums is leansoft.checksums: {taxNumber: enforce, userIdentityNumber: warn} are the
+// defaults.
+type LeanSoftChecksums struct {
+	TaxNumber          string `yaml:"taxNumber"`
+	UserIdentityNumber string `yaml:"userIdentityNumber"`
 }
 
 // DIA configures the DİA routes.
@@ -135,9 +148,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		if err != nil {
 			return c, fmt.Errorf("read config: %w", err)
 		}
-		dec := yaml.NewDecoder(strings.NewReader(string(b)))
-		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		if err := decodeYAML(b, &c); err != nil {
 			return c, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
@@ -145,6 +156,27 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// decodeYAML checks the document's keys and value kinds first (checkYAML says what to write, by YAML
+// path and line), then decodes it strictly.
+func decodeYAML(b []byte, c *Config) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		if bytes.Contains(b, []byte("\n\t")) || bytes.HasPrefix(b, []byte("\t")) {
+			return fmt.Errorf("%w (YAML indents with spaces, not tabs)", err)
+		}
+		return err
+	}
+	if err := checkYAML(&doc); err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
 }
 
 func (c *Config) applyEnv(getenv func(string) string) error {

@@ -145,5 +145,6 @@ func problems(ve *jsonschema.ValidationError) []string {
 		}
 	}
 	walk(ve)
+	sort.Strings(out) // the library walks properties in map order: give callers a stable one, by location
 	return out
 }

@@ -23,6 +23,11 @@ type Admin struct {
 	Log    *zap.Logger
 	// MaxReplay bounds one replay or purge request (0: 10,000 dead letters).
 	MaxReplay int
+	// Revocations records operator-page logouts (nil: in this process only; KVRevocations shares them
+	// between replicas).
+	Revocations Revocations
+
+	logins *loginLimiter
 }
 
 const disabledAdmin = "the admin API and operator page are disabled: set KOPRU_ADMIN_TOKENS (comma-separated bearer tokens) to enable them"
@@ -36,6 +41,10 @@ func (a *Admin) Register(mux *http.ServeMux) {
 	if a.MaxReplay <= 0 {
 		a.MaxReplay = 10000
 	}
+	if a.Revocations == nil {
+		a.Revocations = newMemRevocations()
+	}
+	a.logins = newLoginLimiter()
 	guard := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			if ts.empty() {
@@ -136,6 +145,7 @@ type selection struct {
 	Rate           float64         `json:"rate"`
 	Event          json.RawMessage `json:"event"`    // replay of one id: the edited CloudEvent
 	EditedBy       string          `json:"editedBy"` // who edited it
+	By             string          `json:"by"`       // who replays (recorded in the event's status)
 }
 
 func (a *Admin) readSelection(w http.ResponseWriter, r *http.Request) (selection, ops.Filter, bool) {
@@ -163,11 +173,15 @@ func (a *Admin) readSelection(w http.ResponseWriter, r *http.Request) (selection
 }
 
 func (a *Admin) replay(w http.ResponseWriter, r *http.Request) {
+	extendWrite(w, time.Hour) // thousands of dead letters, perhaps rate-limited
 	s, f, ok := a.readSelection(w, r)
 	if !ok {
 		return
 	}
-	ro := ops.ReplayOptions{Filter: f, DryRun: s.DryRun, AllowAmbiguous: s.AllowAmbiguous, Rate: s.Rate}
+	ro := ops.ReplayOptions{Filter: f, DryRun: s.DryRun, AllowAmbiguous: s.AllowAmbiguous, Rate: s.Rate, By: s.By}
+	if ro.By == "" {
+		ro.By = "admin-api"
+	}
 	if len(s.Event) > 0 && string(s.Event) != "null" {
 		by := s.EditedBy
 		if by == "" {
@@ -184,6 +198,7 @@ func (a *Admin) replay(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Admin) purge(w http.ResponseWriter, r *http.Request) {
+	extendWrite(w, time.Hour) // thousands of dead letters, perhaps rate-limited
 	s, f, ok := a.readSelection(w, r)
 	if !ok {
 		return
@@ -209,7 +224,7 @@ func (a *Admin) fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ops.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, problemResponse{Error: err.Error()})
-	case errors.Is(err, ops.ErrNoFilter), errors.Is(err, ops.ErrEdit):
+	case errors.Is(err, ops.ErrNoFilter), errors.Is(err, ops.ErrEdit), errors.Is(err, ops.ErrOption):
 		writeJSON(w, http.StatusBadRequest, problemResponse{Error: err.Error()})
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		writeJSON(w, http.StatusServiceUnavailable, problemResponse{Error: "stopped before the end: " + err.Error()})

@@ -8,7 +8,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +33,9 @@ type Ingest struct {
 	Schemas   *event.Schemas // required
 	Publisher Publisher      // required
 	Log       *zap.Logger
+	// Events, when set, answers `Prefer: wait=N` (200 with the outcomes once every route is done) and
+	// adds Location: /v1/events/{id} to the 202.
+	Events *Events
 }
 
 // ingestResponse is the 202 body.
@@ -82,7 +87,7 @@ func (in *Ingest) Register(mux *http.ServeMux) {
 			return
 		}
 		ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if err != nil || (ct != "application/json" && ct != "application/cloudevents+json" && !strings.HasSuffix(ct, "+json")) {
+		if err != nil || (ct != "application/json" && ct != "application/cloudevents+json") {
 			writeJSON(w, http.StatusUnsupportedMediaType, problemResponse{Error: "Content-Type must be application/json (the event data) or application/cloudevents+json (a whole CloudEvent)"})
 			return
 		}
@@ -133,7 +138,7 @@ func (in *Ingest) Register(mux *http.ServeMux) {
 			writeJSON(w, http.StatusServiceUnavailable, problemResponse{Error: "the event could not be stored; retry with the same id (Idempotency-Key) and it is kept once"})
 			return
 		}
-		writeJSON(w, http.StatusAccepted, ingestResponse{ID: env.ID, Duplicate: ack.Duplicate})
+		in.answer(w, r, env, ack.Duplicate)
 	})
 }
 
@@ -178,4 +183,35 @@ func buildEvent(typ, ct string, body []byte, h http.Header) (*event.Envelope, in
 func quote(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// waitResponse is the 200 body of a POST with Prefer: wait: the event's status once it is done.
+type waitResponse struct {
+	Duplicate bool `json:"duplicate"`
+	*EventStatus
+}
+
+// answer ends an ingest whose event is stored: 202 at once, or with Prefer: wait, 200 with the
+// outcomes once every route the event feeds is done, else 202 when the wait runs out.
+func (in *Ingest) answer(w http.ResponseWriter, r *http.Request, env *event.Envelope, dup bool) {
+	if in.Events == nil {
+		writeJSON(w, http.StatusAccepted, ingestResponse{ID: env.ID, Duplicate: dup})
+		return
+	}
+	w.Header().Set("Location", "/v1/events/"+url.PathEscape(env.ID))
+	max := in.Events.MaxWait
+	if max <= 0 {
+		max = DefaultMaxWait
+	}
+	if d := PreferWait(r.Header, max); d > 0 {
+		st, err := in.Events.Wait(r.Context(), env.ID, env.Type, d)
+		if err != nil {
+			in.Events.logger().Warn("waiting for the outcome failed", zap.String("event_id", env.ID), zap.Error(err))
+		} else if st.Done {
+			w.Header().Set("Preference-Applied", "wait="+strconv.Itoa(int(d/time.Second)))
+			writeJSON(w, http.StatusOK, waitResponse{Duplicate: dup, EventStatus: st})
+			return
+		}
+	}
+	writeJSON(w, http.StatusAccepted, ingestResponse{ID: env.ID, Duplicate: dup})
 }

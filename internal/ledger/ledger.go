@@ -45,6 +45,55 @@ type Entry struct {
 	// Unresolved: Started with no call in flight: the last call's outcome is unknown and a natural-key
 	// lookup (target.Finder) has yet to say whether it took effect; holds that call's one-line error.
 	Unresolved string `json:"unresolved,omitempty"`
+	// History holds the latest vendor calls, oldest first, at most MaxHistory (AddAttempt keeps it so).
+	History []Attempt `json:"history,omitempty"`
+	// Replays holds the operator replays of this (route, event), oldest first, at most MaxReplays.
+	Replays []Replay `json:"replays,omitempty"`
+}
+
+// MaxHistory and MaxReplays bound an entry's records, so an entry stays small whatever happens.
+const (
+	MaxHistory = 10
+	MaxReplays = 5
+)
+
+// Attempt is one vendor call as the worker saw it end.
+type Attempt struct {
+	N          int       `json:"n"`                // call number (Entry.Attempts when it began)
+	At         time.Time `json:"at"`               // when it began
+	DurationMS float64   `json:"durationMs"`       // how long it took
+	Status     string    `json:"status,omitempty"` // HTTP status or vendor code, when the target gave one
+	Class      string    `json:"class"`            // ok | not-sent | retryable | rejected | invalid | unknown-outcome
+	Error      string    `json:"error,omitempty"`  // one line, no secrets
+}
+
+// Replay records an operator replay of the entry's dead letter.
+type Replay struct {
+	By     string    `json:"by"`               // who asked for it (an operator name, "cli", "admin-api")
+	At     time.Time `json:"at"`               // when
+	DLQID  uint64    `json:"dlqId"`            // the dead letter replayed (its DLQ stream sequence)
+	Class  string    `json:"class,omitempty"`  // its class
+	Error  string    `json:"error,omitempty"`  // its error
+	Edited bool      `json:"edited,omitempty"` // the event was edited before the replay
+}
+
+// AddAttempt appends a to the history, dropping the oldest beyond MaxHistory. It never shares the
+// backing array with an earlier copy of e.
+func (e *Entry) AddAttempt(a Attempt) {
+	h := e.History
+	if len(h) >= MaxHistory {
+		h = h[len(h)-MaxHistory+1:]
+	}
+	e.History = append(append(make([]Attempt, 0, len(h)+1), h...), a)
+}
+
+// AddReplay appends r to the replays, dropping the oldest beyond MaxReplays.
+func (e *Entry) AddReplay(r Replay) {
+	rs := e.Replays
+	if len(rs) >= MaxReplays {
+		rs = rs[len(rs)-MaxReplays+1:]
+	}
+	e.Replays = append(append(make([]Replay, 0, len(rs)+1), rs...), r)
 }
 
 // Terminal reports whether the entry is finished.

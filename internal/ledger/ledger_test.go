@@ -90,3 +90,24 @@ func TestCreateGetUpdateDelete(t *testing.T) {
 		t.Fatalf("observer missed the conflict: %v", ops)
 	}
 }
+
+func TestHistoryIsBoundedAndNotShared(t *testing.T) {
+	var e ledger.Entry
+	for i := 1; i <= 25; i++ {
+		e.AddAttempt(ledger.Attempt{N: i})
+	}
+	if len(e.History) != ledger.MaxHistory || e.History[0].N != 16 || e.History[ledger.MaxHistory-1].N != 25 {
+		t.Fatalf("history = %+v, want the last %d calls", e.History, ledger.MaxHistory)
+	}
+	copyOf := e
+	copyOf.AddAttempt(ledger.Attempt{N: 26})
+	if e.History[ledger.MaxHistory-1].N != 25 {
+		t.Fatal("AddAttempt on a copy changed the original")
+	}
+	for i := 1; i <= 9; i++ {
+		e.AddReplay(ledger.Replay{DLQID: uint64(i)})
+	}
+	if len(e.Replays) != ledger.MaxReplays || e.Replays[0].DLQID != 5 {
+		t.Fatalf("replays = %+v", e.Replays)
+	}
+}

@@ -5,6 +5,7 @@ package metrics
 
 import (
 	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,8 +34,44 @@ var StatusClasses = []string{"2xx", "3xx", "4xx", "5xx", "error"}
 // LedgerOps lists the op label values of kopru_ledger_operations_total.
 var LedgerOps = []string{"create", "update", "get", "delete"}
 
-// Version is set at build time (-ldflags "-X github.com/kopru/kopru/internal/metrics.Version=…").
-var Version = "dev"
+// Version and Commit are set at build time (-ldflags "-X github.com/kopru/kopru/internal/metrics.Version=…
+// -X …/metrics.Commit=…"); see Build for what is used when they are not.
+var (
+	Version = "dev"
+	Commit  = ""
+)
+
+// Build says what this binary is: Version and Commit as set at build time, else the module version and
+// VCS revision Go recorded (a "-dirty" suffix for uncommitted changes), and the Go version. Unknown
+// parts are "unknown". Safe for concurrent use.
+func Build() (version, commit, goVersion string) {
+	version, commit = Version, Commit
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if version == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			version = bi.Main.Version
+		}
+		if commit == "" {
+			var rev, dirty string
+			for _, s := range bi.Settings {
+				switch s.Key {
+				case "vcs.revision":
+					rev = s.Value
+				case "vcs.modified":
+					if s.Value == "true" {
+						dirty = "-dirty"
+					}
+				}
+			}
+			if rev != "" {
+				commit = rev + dirty
+			}
+		}
+	}
+	if commit == "" {
+		commit = "unknown"
+	}
+	return version, commit, runtime.Version()
+}
 
 // Metrics holds every collector. Methods are safe for concurrent use.
 type Metrics struct {
@@ -51,8 +88,9 @@ type Metrics struct {
 	EndToEnd        *prometheus.HistogramVec // route
 	Circuit         *prometheus.GaugeVec     // target
 	CallNumberParse *prometheus.CounterVec   // route
+	CheckWarnings   *prometheus.CounterVec   // route, check: events sent although a check under policy warn failed
 	LedgerOps       *prometheus.CounterVec   // op, result
-	BuildInfo       *prometheus.GaugeVec     // version, goversion
+	BuildInfo       *prometheus.GaugeVec     // version, goversion, commit
 	// TraceparentDropped counts events whose traceparent was not W3C trace context and was dropped.
 	TraceparentDropped *prometheus.CounterVec // route
 }
@@ -89,18 +127,21 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Circuit breaker per target: 0 closed, 1 half-open, 2 open."}, []string{"target"}),
 		CallNumberParse: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_callnumber_parse_failures_total",
 			Help: "Successful vendor answers whose call number could not be parsed."}, []string{"route"}),
+		CheckWarnings: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_check_warnings_total",
+			Help: "Events sent although a Köprü-added check under policy warn failed (e.g. a TCKN checksum)."}, []string{"route", "check"}),
 		LedgerOps: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_ledger_operations_total",
 			Help: "Idempotency ledger operations per op and result (ok, exists, conflict, error)."}, []string{"op", "result"}),
 		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kopru_build_info",
-			Help: "Always 1; labels say what was built."}, []string{"version", "goversion"}),
+			Help: "Always 1; labels say what was built."}, []string{"version", "goversion", "commit"}),
 	}
 	reg.MustRegister(m.EventsReceived, m.Events, m.Attempts, m.Retries, m.TargetDuration, m.Inflight, m.Pending,
-		m.AckPending, m.DLQMessages, m.DLQOldestAge, m.EndToEnd, m.Circuit, m.CallNumberParse, m.LedgerOps, m.BuildInfo)
+		m.AckPending, m.DLQMessages, m.DLQOldestAge, m.EndToEnd, m.Circuit, m.CallNumberParse, m.CheckWarnings, m.LedgerOps, m.BuildInfo)
 	m.TraceparentDropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_traceparent_dropped_total",
 		Help: "Events whose traceparent was not W3C trace context; it was dropped and the event handled without it."}, []string{"route"})
 	reg.MustRegister(m.TraceparentDropped)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m.BuildInfo.WithLabelValues(Version, runtime.Version()).Set(1)
+	version, commit, goVersion := Build()
+	m.BuildInfo.WithLabelValues(version, goVersion, commit).Set(1)
 	for _, op := range LedgerOps {
 		for _, r := range []string{"ok", "exists", "conflict", "error"} {
 			m.LedgerOps.WithLabelValues(op, r)

@@ -253,8 +253,9 @@ func TestReplayRepublishesAndDeletes(t *testing.T) {
 	if fmt.Sprint(progress) != "[1/2 replayed 2/2 replayed]" {
 		t.Fatalf("progress %v", progress)
 	}
-	if _, _, err := l.Get(context.Background(), key); !errors.Is(err, ledger.ErrNotFound) {
-		t.Fatalf("ledger entry not reset: %v", err)
+	if got, _, err := l.Get(context.Background(), key); err != nil || got.State != ledger.Retrying || got.Attempts != 0 ||
+		len(got.Replays) != 1 || got.Replays[0].DLQID != seq[0] || got.Replays[0].By != "unknown" {
+		t.Fatalf("ledger entry not reset to retrying with the replay recorded: %+v %v", got, err)
 	}
 	if n := e.count(bus.StreamDLQ); n != 0 {
 		t.Fatalf("%d dead letters left", n)

@@ -257,8 +257,7 @@ func (w *Worker) handle(r *runner, msg jetstream.Msg) {
 
 func (w *Worker) process(j *job) {
 	r, msg := j.r, j.msg
-	if rr := msg.Headers().Get(HdrReplayRoute); rr != "" && rr != r.Name {
-		_ = msg.Ack() // a replay meant for another route of the same event type
+	if w.replayForAnother(j) {
 		return
 	}
 	env, err := event.Decode(msg.Data())
@@ -291,6 +290,30 @@ func (w *Worker) process(j *job) {
 		return
 	}
 	w.callLoop(j)
+}
+
+// replayForAnother settles a DLQ replay meant for another route of the same event type (acked: this
+// route already finished the event), and reports whether it did. Kopru-Replay-Route counts only on a
+// message with the replay ticket internal/ops left in the ledger for its exact id and bytes; without
+// one (a producer set the header) it is logged and the event is processed normally, never dropped.
+func (w *Worker) replayForAnother(j *job) bool {
+	h := j.msg.Headers()
+	rr := h.Get(HdrReplayRoute)
+	if rr == "" || rr == j.r.Name {
+		return false
+	}
+	route, err := w.ledger.ReplayTicket(w.base, h.Get(nats.MsgIdHdr), j.msg.Data())
+	switch {
+	case err == nil && route == rr:
+		_ = j.msg.Ack()
+		return true
+	case err != nil && !errors.Is(err, ledger.ErrNotFound):
+		w.later(j, time.Second, "ledger unavailable", err)
+		return true
+	}
+	j.logger().Warn("Kopru-Replay-Route names another route, but no Köprü replay published this message: processing it",
+		zap.String("replay_route", target.OneLine(rr)))
+	return false
 }
 
 // claim makes this delivery the owner of the event's next vendor call, or settles the delivery itself
@@ -641,10 +664,12 @@ func (w *Worker) call(j *job) (res target.Result, err error) {
 	ctx, cancel := context.WithTimeout(target.WithTraceparent(w.base, j.env.Traceparent), r.policy.AttemptTimeout)
 	defer cancel()
 	r.m.attempts.Inc()
+	began := time.Now()
 	res, err = r.Target.Call(ctx, w.request(j))
 	if g != nil {
 		g.record(breakerOutcome(err), time.Now())
 	}
+	j.entry.AddAttempt(attemptRecord(j.entry.Attempts, began, err)) // saved with the next ledger write
 	return res, err
 }
 
@@ -670,6 +695,16 @@ func probeResult(j *job, g *Guard, res target.Result, err error) (target.Result,
 		wait = g.probeWait()
 	}
 	return res, circuitOpen(j.r, wait)
+}
+
+// attemptRecord is the ledger's record of call n, begun at began, that ended with err.
+func attemptRecord(n int, began time.Time, err error) ledger.Attempt {
+	a := ledger.Attempt{N: n, At: began.UTC(), DurationMS: float64(time.Since(began).Microseconds()) / 1000, Class: "ok"}
+	if err != nil {
+		te := target.AsError(err)
+		a.Class, a.Status, a.Error = te.Class.String(), te.Status, target.OneLine(te.Msg)
+	}
+	return a
 }
 
 const reasonCircuitOpen = "circuit_open"

@@ -1,0 +1,284 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/kopru/kopru/internal/app"
+	"github.com/kopru/kopru/internal/bus"
+	"github.com/kopru/kopru/internal/bus/bustest"
+	"github.com/kopru/kopru/internal/config"
+	"github.com/kopru/kopru/internal/ops"
+	"github.com/kopru/kopru/internal/sim"
+	licrussim "github.com/kopru/kopru/internal/sim/licrus"
+	"github.com/kopru/kopru/internal/worker"
+)
+
+const (
+	ingestToken = "ingest-token-1"
+	adminToken  = "admin-token-1"
+)
+
+// httpStack is stack with Köprü's HTTP server on 127.0.0.1:0 and ingest and admin tokens.
+type httpStack struct {
+	*stack
+	base string
+}
+
+func newHTTPStack(t testing.TB, maxWait time.Duration) *httpStack {
+	t.Helper()
+	bs := bustest.Start(t)
+	s := &stack{t: t, ns: bs.Server, js: bs.JS, sim: licrussim.New(ticket)}
+	srv := httptest.NewServer(s.sim)
+	t.Cleanup(srv.Close)
+	s.url = srv.URL + "/api"
+	a, err := app.New(app.Options{
+		Config: config.Config{NATS: config.NATS{URL: s.ns.ClientURL()}, HTTPAddr: "127.0.0.1:0",
+			Ingest: config.Tokens{Tokens: []string{ingestToken}, MaxWait: maxWait}, Admin: config.Tokens{Tokens: []string{adminToken}}},
+		Logger: zap.NewNop(),
+		Routes: []worker.Route{s.route(fast)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = a.Stop(ctx)
+	})
+	s.app = a
+	return &httpStack{stack: s, base: "http://" + a.Addr()}
+}
+
+type statusBody struct {
+	ID        string `json:"id"`
+	Duplicate bool   `json:"duplicate"`
+	Done      bool   `json:"done"`
+	Routes    []struct {
+		Route    string `json:"route"`
+		State    string `json:"state"`
+		NewState string `json:"newState"`
+		Attempt  int    `json:"attempt"`
+		Outcome  struct {
+			ID   string         `json:"id"`
+			Data map[string]any `json:"data"`
+		} `json:"outcome"`
+		DeadLetter *struct {
+			ID    uint64 `json:"id"`
+			Class string `json:"class"`
+			Error string `json:"error"`
+		} `json:"deadLetter"`
+		Replay *struct {
+			By    string `json:"by"`
+			DLQID uint64 `json:"dlqId"`
+		} `json:"replay"`
+		Attempts []struct {
+			N      int    `json:"n"`
+			Class  string `json:"class"`
+			Status string `json:"status"`
+		} `json:"attempts"`
+	} `json:"routes"`
+	Outcomes []json.RawMessage `json:"outcomes"`
+}
+
+func (h *httpStack) do(method, path, token string, body []byte, hdr map[string]string) (int, http.Header, statusBody) {
+	h.t.Helper()
+	req, _ := http.NewRequest(method, h.base+path, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var sb statusBody
+	_ = json.Unmarshal(b, &sb)
+	return resp.StatusCode, resp.Header, sb
+}
+
+func (h *httpStack) post(id string, wait int) (int, http.Header, statusBody) {
+	h.t.Helper()
+	hdr := map[string]string{"Idempotency-Key": id}
+	if wait > 0 {
+		hdr["Prefer"] = fmt.Sprintf("wait=%d", wait)
+	}
+	return h.do("POST", "/v1/events/installation.requested", ingestToken, exampleData(h.t), hdr)
+}
+
+// eventually GETs the event until cond holds.
+func (h *httpStack) eventually(id string, cond func(statusBody) bool) statusBody {
+	h.t.Helper()
+	var sb statusBody
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var code int
+		code, _, sb = h.do("GET", "/v1/events/"+id, adminToken, nil, nil)
+		if code == 200 && len(sb.Routes) == 1 && cond(sb) {
+			return sb
+		}
+	}
+	h.t.Fatalf("event %s never reached the expected state; last %+v", id, sb)
+	return sb
+}
+
+func TestEventWaitAnswersWithTheOutcomeOnce(t *testing.T) {
+	h := newHTTPStack(t, 0)
+	if code, _, _ := h.do("GET", "/v1/events/never-seen", ingestToken, nil, nil); code != 404 {
+		t.Fatalf("unknown id: %d, want 404", code)
+	}
+	if code, _, _ := h.do("GET", "/v1/events/never-seen", "wrong", nil, nil); code != 401 {
+		t.Fatalf("bad token: %d, want 401", code)
+	}
+	code, hdr, sb := h.post("form-1", 10)
+	if code != 200 || !sb.Done || len(sb.Routes) != 1 || sb.Routes[0].State != "succeeded" {
+		t.Fatalf("POST with Prefer: wait: %d %+v", code, sb)
+	}
+	first := sb.Routes[0].Outcome.Data["callNumber"]
+	if first == nil || len(sb.Outcomes) != 1 || len(sb.Routes[0].Attempts) != 1 || sb.Routes[0].Attempts[0].Class != "ok" {
+		t.Fatalf("outcome %+v", sb)
+	}
+	if hdr.Get("Location") != "/v1/events/form-1" {
+		t.Fatalf("Location %q", hdr.Get("Location"))
+	}
+	// A retried POST joins the same event: the same answer, no second vendor call.
+	code, _, sb = h.post("form-1", 10)
+	if code != 200 || !sb.Duplicate || sb.Routes[0].Outcome.Data["callNumber"] != first {
+		t.Fatalf("retried POST: %d %+v", code, sb)
+	}
+	if n := h.sim.CallCount(); n != 1 {
+		t.Fatalf("the simulator got %d calls, want 1", n)
+	}
+	code, _, sb = h.do("GET", "/v1/events/form-1", ingestToken, nil, nil)
+	if code != 200 || sb.Routes[0].State != "succeeded" || sb.Routes[0].Outcome.Data["callNumber"] != first {
+		t.Fatalf("GET: %d %+v", code, sb)
+	}
+}
+
+func TestEventPendingInProgressAndTimeout(t *testing.T) {
+	h := newHTTPStack(t, 2*time.Second)
+	ctx := context.Background()
+	if _, err := h.js.PauseConsumer(ctx, bus.StreamEvents, "licrus-installation", time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	code, hdr, _ := h.post("form-2", 60) // capped at 2 s
+	if code != 202 || hdr.Get("Location") != "/v1/events/form-2" {
+		t.Fatalf("POST while the route is paused: %d %v", code, hdr)
+	}
+	if el := time.Since(start); el < 1900*time.Millisecond || el > 5*time.Second {
+		t.Fatalf("the wait took %s, want the 2 s cap", el)
+	}
+	code, _, sb := h.do("GET", "/v1/events/form-2", ingestToken, nil, nil)
+	if code != 200 || sb.Done || len(sb.Routes) != 1 || sb.Routes[0].State != "pending" {
+		t.Fatalf("paused route: %d %+v", code, sb)
+	}
+	h.sim.Faults.Push(sim.Fault{Delay: 1500 * time.Millisecond})
+	if _, err := h.js.ResumeConsumer(ctx, bus.StreamEvents, "licrus-installation"); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("form-2", func(sb statusBody) bool { return sb.Routes[0].State == "in-progress" && sb.Routes[0].Attempt == 1 })
+	h.eventually("form-2", func(sb statusBody) bool { return sb.Routes[0].State == "succeeded" && sb.Done })
+	if n := h.sim.CallCount(); n != 1 {
+		t.Fatalf("the simulator got %d calls, want 1", n)
+	}
+}
+
+func TestEventDeadLetteredThenReplayed(t *testing.T) {
+	h := newHTTPStack(t, 0)
+	h.sim.Faults.Push(sim.Fault{VendorError: "Seri numarası hatalı"})
+	code, _, sb := h.post("form-3", 10)
+	if code != 200 || !sb.Done || sb.Routes[0].State != "dead-lettered" || sb.Routes[0].DeadLetter == nil ||
+		sb.Routes[0].DeadLetter.Class != "rejected" || sb.Routes[0].DeadLetter.ID == 0 || len(sb.Routes[0].Attempts) != 1 ||
+		sb.Routes[0].Attempts[0].Class != "rejected" {
+		t.Fatalf("rejected event: %d %+v", code, sb)
+	}
+	dlq := sb.Routes[0].DeadLetter.ID
+	o, err := h.app.Ops(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := o.Replay(context.Background(), ops.ReplayOptions{Filter: ops.Filter{IDs: []uint64{dlq}}, By: "ayse"})
+	if err != nil || rep.Counts[ops.ResultReplayed] != 1 {
+		t.Fatalf("replay: %v %+v", err, rep)
+	}
+	sb = h.eventually("form-3", func(sb statusBody) bool {
+		return sb.Routes[0].State == "replayed" && sb.Routes[0].NewState == "succeeded"
+	})
+	r := sb.Routes[0]
+	if r.Replay == nil || r.Replay.By != "ayse" || r.Replay.DLQID != dlq || len(r.Attempts) != 2 || r.Attempts[1].Class != "ok" || !sb.Done {
+		t.Fatalf("after the replay: %+v", sb)
+	}
+	if n := h.sim.CallCount(); n != 1 {
+		t.Fatalf("the simulator accepted %d calls, want 1", n)
+	}
+}
+
+// BenchmarkPreferWait200 posts 200 events at once, each waiting for its outcome (Prefer: wait=10)
+// while the vendor takes 300 ms, and 200 more requests joining one event. It reports the vendor
+// calls per op (want 201: one per event) and the process CPU per waiting request.
+func BenchmarkPreferWait200(b *testing.B) {
+	h := newHTTPStack(b, 0)
+	h.sim.Faults.Always(&sim.Fault{Delay: 300 * time.Millisecond})
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 400}}
+	post := func(id string) int {
+		req, _ := http.NewRequest("POST", h.base+"/v1/events/installation.requested", bytes.NewReader(exampleData(b)))
+		req.Header.Set("Authorization", "Bearer "+ingestToken)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", id)
+		req.Header.Set("Prefer", "wait=10")
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Error(err)
+			return 0
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	calls0 := h.sim.Requests()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for i := range b.N {
+		var wg sync.WaitGroup
+		for k := range 400 {
+			id := fmt.Sprintf("bench-%d-%d", i, k)
+			if k >= 200 {
+				id = fmt.Sprintf("bench-%d-shared", i) // 200 requests for one event
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if code := post(id); code != 200 {
+					b.Errorf("%s: %d, want 200", id, code)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	b.StopTimer()
+	cpu := cpuTime() - cpu0
+	calls := h.sim.Requests() - calls0
+	b.ReportMetric(float64(calls)/float64(b.N), "vendor-calls/op")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(400*b.N), "cpu-ms/request")
+	if calls != 201*b.N {
+		b.Fatalf("%d vendor calls for %d ops, want %d", calls, b.N, 201*b.N)
+	}
+}
