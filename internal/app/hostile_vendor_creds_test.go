@@ -67,6 +67,9 @@ func TestCredentialsNeverFollowARedirectToAnotherHost(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_, err := tc.tg.Call(ctx, target.Request{EventID: ev.ID, Type: ev.Type, Source: ev.Source, Data: ev.Data})
 		cancel()
+		if err == nil {
+			t.Fatalf("%s: the call succeeded through a redirect to %s (%d requests there)", name, evilHost.Host, stolen.Load())
+		}
 		te := target.AsError(err)
 		if te.Class != target.ClassRejected || !strings.Contains(te.Msg, evilHost.Host) {
 			t.Errorf("%s: %v; want rejected naming %s", name, err, evilHost.Host)
