@@ -4,6 +4,8 @@ package app_test
 // before the fix, and asserts on what the simulator received and what landed on OUTCOMES and DLQ.
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kopru/kopru/internal/bus"
+	"github.com/kopru/kopru/internal/ledger"
 	"github.com/kopru/kopru/internal/sim"
 	"github.com/kopru/kopru/internal/target/dia"
 	"github.com/kopru/kopru/internal/worker"
@@ -180,4 +183,50 @@ func TestSixtyMinuteOutageCompressedEveryEventSurvives(t *testing.T) {
 	}
 	t.Logf("%d requests reached the vendor during the outage; %v deliveries", down,
 		testutilToFloat(s.app.Metrics.EventsReceived.WithLabelValues("licrus-installation")))
+}
+
+// A second copy of an event (same id, another message) that arrives while the first is calling waits
+// for the lease without it counting against the delivery budget: the wait is recorded as uncounted,
+// the owner's next ledger write keeps that count, and the event succeeds with one call (item 13).
+func TestLeaseWaitIsUncountedAndTheOwnerFinishes(t *testing.T) {
+	s := newStack(t, fast, func(r *worker.Route) {
+		r.Policy.Concurrency = 2
+		r.Policy.AttemptTimeout = time.Second
+		r.Policy.AckWait = 3 * time.Second // lease 2 s
+	})
+	s.sim.Faults.Push(sim.Fault{Delay: 800 * time.Millisecond})
+	ev := newEvent(t)
+	s.publish(ev, "copy-a")
+	time.Sleep(200 * time.Millisecond) // the first copy is calling
+	s.publish(ev, "copy-b")
+	if outs := s.outcomes(1, 10*time.Second); len(outs) != 1 {
+		t.Fatalf("%d outcomes, want 1", len(outs))
+	}
+	waitCount(t, "duplicates", func() float64 { return counter(s.app, "licrus-installation", "duplicate") }, 1, 10*time.Second)
+	if n := s.sim.CallCount(); n != 1 {
+		t.Fatalf("%d calls, want 1", n)
+	}
+	if dl := s.deadLetters(-1, 100*time.Millisecond); len(dl) != 0 {
+		t.Fatalf("%d dead letters: %s", len(dl), dl[0].Headers().Get(worker.HdrError))
+	}
+	kv, err := s.js.KeyValue(context.Background(), bus.LedgerBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kve, err := kv.Get(context.Background(), ledger.Key("licrus-installation", ev.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e ledger.Entry
+	if err := json.Unmarshal(kve.Value(), &e); err != nil {
+		t.Fatal(err)
+	}
+	if e.State != ledger.Succeeded || e.Uncounted != 1 {
+		t.Fatalf("ledger entry %+v: want succeeded with the lease wait uncounted", e)
+	}
+	for _, l := range s.logs.All() {
+		if strings.Contains(l.Message, "ledger update failed") {
+			t.Fatalf("the owner's write lost to the waiting copy: %s", l.Message)
+		}
+	}
 }

@@ -361,7 +361,9 @@ func (w *Worker) claim(j *job) bool {
 		lease := j.r.policy.Lease()
 		if age := now.Sub(e.StartedAt); age < lease {
 			// Another delivery of this event is (or was just) calling. Come back when its lease ends.
+			// The wait is not the event's: record it as uncounted (the owner's next write merges the count).
 			w.metrics.Retries.WithLabelValues(j.r.Name, "lease_wait").Inc()
+			w.bumpUncounted(j.key, e, rev)
 			_ = j.msg.NakWithDelay(lease - age + time.Duration(rand.IntN(500))*time.Millisecond)
 			return false
 		}
@@ -397,12 +399,28 @@ func (w *Worker) refuse(j *job, d time.Duration) {
 	w.metrics.Retries.WithLabelValues(j.r.Name, reasonCircuitOpen).Inc()
 	ctx, cancel := context.WithTimeout(w.base, 5*time.Second)
 	e, rev, err := w.ledger.Get(ctx, j.key)
-	if err == nil && e.State == ledger.Retrying {
-		e.Uncounted++
-		_, _ = w.ledger.Update(ctx, j.key, e, rev)
-	}
 	cancel()
+	if err == nil && !e.Terminal() {
+		w.bumpUncounted(j.key, e, rev)
+	}
 	_ = j.msg.NakWithDelay(d)
+}
+
+// bumpUncounted adds one to the Uncounted deliveries of entry e (at revision rev), compare-and-set and
+// best effort: a lost race only means this one delivery counts. Another delivery that owns the entry
+// meanwhile merges the count on its next write (save), so the bump never takes an event over.
+func (w *Worker) bumpUncounted(key string, e ledger.Entry, rev uint64) {
+	ctx, cancel := context.WithTimeout(w.base, 5*time.Second)
+	defer cancel()
+	e.Uncounted++
+	_, _ = w.ledger.Update(ctx, key, e, rev)
+}
+
+// onlyCounted reports whether cur differs from mine only by a higher Uncounted: another delivery
+// recorded a refused delivery (bumpUncounted) and nothing else.
+func onlyCounted(cur, mine ledger.Entry) bool {
+	return cur.Uncounted > mine.Uncounted && cur.State == mine.State && cur.Attempts == mine.Attempts &&
+		cur.StartedAt.Equal(mine.StartedAt) && cur.Unresolved == mine.Unresolved
 }
 
 // startAttempt records that call number entry.Attempts+1 begins now.
@@ -421,7 +439,8 @@ func (w *Worker) startAttempt(j *job) bool {
 // compare-and-set on the revision it read. A write whose answer is lost (a timeout under load) may still
 // have landed, so a failed write is checked by reading the entry back: if it holds exactly e, the write
 // is ours. Transient failures are retried for up to half a lease; ErrExists and ErrConflict mean another
-// delivery moved the entry and come back at once.
+// delivery moved the entry and come back at once — except a conflict that only recorded a refused
+// delivery (bumpUncounted), whose count is merged into e before writing again.
 func (w *Worker) save(j *job, e ledger.Entry) error {
 	// The window covers a JetStream leader election (seconds) even for short attempt timeouts; each try
 	// has its own deadline so one stuck request cannot use the whole window.
@@ -452,6 +471,12 @@ func (w *Worker) save(j *job, e ledger.Entry) error {
 			if got, _ := json.Marshal(cur); bytes.Equal(got, want) {
 				j.entry, j.rev = cur, crev // the write landed; only its answer was lost
 				return nil
+			}
+			if errors.Is(err, ledger.ErrConflict) && j.rev != 0 && onlyCounted(cur, j.entry) {
+				// Only a refused delivery was recorded meanwhile: keep its count and write again.
+				e.Uncounted += cur.Uncounted - j.entry.Uncounted
+				j.entry.Uncounted, j.rev, want = cur.Uncounted, crev, nil
+				continue
 			}
 			if errors.Is(err, ledger.ErrExists) || errors.Is(err, ledger.ErrConflict) {
 				return err
