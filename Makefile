@@ -25,6 +25,9 @@ test: vet chromium ## every test: go test -race, Prometheus rule tests, every fu
 	@echo '$(GO) test -race -count=1 -timeout 30m ./...'; \
 	  status=0; $(GO) test -race -count=1 -timeout 30m ./... || status=$$?; $(MAKE) -s clean-test-images; exit $$status
 	deploy/prometheus/check.sh
+	@if [ -x $(PROMTOOL_COMPOSE) ]; then PROMTOOL=$(PROMTOOL_COMPOSE) deploy/prometheus/check.sh; \
+	  else echo "note: rules checked with Debian's promtool; make promtool-compose builds the version docker-compose.yml pins"; fi
+	cd deploy/manifestcheck && $(GO) test -count=1 ./...
 	@if docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; then \
 	  $(COMPOSE) config -q && echo "docker-compose.yml: config ok"; else echo "no docker compose here: compose config not checked"; fi
 	FUZZTIME=$(CI_FUZZTIME) ./.ci/fuzz.sh
@@ -41,6 +44,26 @@ chaos: ## chaos run: workers under vendor faults, SIGKILLs and nats-server resta
 
 bench-durability: ## the cost of fsync-always and R3 streams against the defaults
 	$(GO) run ./cmd/kopru-bench --durability
+
+# Extra prerequisites of test (a line of its own, so the list above stays as it is).
+test: prometheus-deb
+
+.PHONY: prometheus-deb promtool-compose dashboard-lint manifest-check
+PROMTOOL_COMPOSE := $(BIN)/promtool-compose
+
+prometheus-deb: ## install Debian's prometheus (server and promtool) for the deploy tests; the real-Prometheus test skips without it
+	@command -v prometheus >/dev/null 2>&1 || { echo "installing Debian's prometheus package (real Prometheus for deploy/liveprom_test.go, promtool)"; \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus) >/dev/null 2>&1 \
+	    || echo "note: could not install prometheus; the dashboard and alert test against a real Prometheus will skip"; }
+
+promtool-compose: ## build bin/promtool-compose, promtool of the Prometheus version docker-compose.yml pins (several CPU-minutes, once)
+	cd deploy/prometheus/promtool && CGO_ENABLED=0 $(GO) build -trimpath -o ../../../$(PROMTOOL_COMPOSE) github.com/prometheus/prometheus/cmd/promtool
+
+dashboard-lint: ## the Grafana dashboard-linter rules (strict) on deploy/grafana, and its queries against a real Prometheus
+	$(GO) test -count=1 -run 'TestDashboardLint|TestDashboardQueriesAgainstPrometheus' -v ./deploy/
+
+manifest-check: ## decode every deploy/kubernetes manifest strictly into the k8s, KEDA and Prometheus Operator types
+	cd deploy/manifestcheck && $(GO) test -count=1 ./...
 
 chromium: ## install headless Chromium for the operator page test (Debian); the test skips without it
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
@@ -96,6 +119,8 @@ deploy-check: ## deploy/ tests, Prometheus rules and their unit tests (installs 
 	$(GO) test -race ./deploy/...
 	deploy/prometheus/check.sh
 	$(COMPOSE) config -q
+	cd deploy/manifestcheck && $(GO) test -count=1 ./...
+	$(MAKE) promtool-compose && PROMTOOL=$(PROMTOOL_COMPOSE) deploy/prometheus/check.sh
 
 dev-reset: ## delete kopru dev's data (data/dev: its streams, dead letters and ledger), so the next make run starts afresh
 	rm -rf data/dev

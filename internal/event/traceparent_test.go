@@ -43,3 +43,15 @@ func quoteJSON(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\r", `\r`, "\n", `\n`)
 	return `"` + r.Replace(s) + `"`
 }
+
+// The NATS binary mode drops a bad traceparent the same way (ce-traceparent or traceparent header).
+func TestDecodeMessageDropsBadTraceparent(t *testing.T) {
+	for _, hdr := range []string{"ce-traceparent", "traceparent"} {
+		h := map[string][]string{"ce-specversion": {"1.0"}, "ce-id": {"b1"}, "ce-source": {"s"}, "ce-type": {"t"},
+			"content-type": {ContentTypeJSON}, hdr: {"00-zz-zz-01"}}
+		e, err := DecodeMessage(h, []byte(`{}`))
+		if err != nil || e.Traceparent != "" || e.DroppedTraceparent != "00-zz-zz-01" {
+			t.Fatalf("%s: %+v %v", hdr, e, err)
+		}
+	}
+}

@@ -121,7 +121,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		DLQOldestAge: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kopru_dlq_oldest_age_seconds",
 			Help: "Age of the oldest dead letter on dlq.<route> (0 when none)."}, []string{"route"}),
 		EndToEnd: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kopru_event_end_to_end_seconds",
-			Help:    "From the event's time to its outcome or dead letter.",
+			Help:    "From the event's time (when absurd, from when JetStream stored it) to its outcome or dead letter.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}}, []string{"route"}),
 		Circuit: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kopru_circuit_state",
 			Help: "Circuit breaker per target: 0 closed, 1 half-open, 2 open."}, []string{"target"}),

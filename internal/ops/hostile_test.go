@@ -50,8 +50,8 @@ func TestReplayTakesTheIDFromTheStoredEvent(t *testing.T) {
 	if it := rep.Items[0]; it.EventID != realID || strings.ContainsAny(it.ReplayMsgID, " \r\n") {
 		t.Fatalf("item %+v", it)
 	}
-	if _, _, err := led.Get(ctx, key); !errors.Is(err, ledger.ErrNotFound) {
-		t.Fatalf("the ledger entry of the stored id was not reset: %v", err)
+	if got, _, err := led.Get(ctx, key); err != nil || got.State != ledger.Retrying || got.Attempts != 0 {
+		t.Fatalf("the ledger entry of the stored id was not reset: %+v %v", got, err)
 	}
 	evs := e.events()
 	if len(evs) != 1 || evs[0].Header.Get(nats.MsgIdHdr) != rep.Items[0].ReplayMsgID {
