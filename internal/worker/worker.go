@@ -392,9 +392,8 @@ func (w *Worker) counted(j *job) int {
 func (w *Worker) deliveriesSpent(j *job) bool { return w.counted(j) > j.r.policy.MaxDeliveries }
 
 // refuse hands a delivery back because the target's circuit is open, for d. Such a delivery is the
-// breaker's, not the event's: when the event has a `retrying` entry it is recorded as uncounted
-// (compare-and-set; a lost race only means this one delivery counts). A `started` entry belongs to a
-// call in flight elsewhere and is left alone; an event with no entry yet is forgiven at its claim.
+// breaker's, not the event's: it is recorded as uncounted in the event's entry (bumpUncounted); an
+// event with no entry yet is forgiven at its claim.
 func (w *Worker) refuse(j *job, d time.Duration) {
 	w.metrics.Retries.WithLabelValues(j.r.Name, reasonCircuitOpen).Inc()
 	ctx, cancel := context.WithTimeout(w.base, 5*time.Second)
