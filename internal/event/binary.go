@@ -105,6 +105,7 @@ func DecodeMessage(h map[string][]string, payload []byte) (*Envelope, error) {
 	if err := env.check(); err != nil {
 		return nil, err
 	}
+	env.dropBadTraceparent()
 	return env, nil
 }
 

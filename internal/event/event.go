@@ -49,6 +49,10 @@ type Envelope struct {
 	// boolean). nil when there are none.
 	Extensions map[string]json.RawMessage
 	Data       json.RawMessage
+
+	// DroppedTraceparent is the traceparent Decode or DecodeMessage dropped for not being W3C trace
+	// context (ValidTraceparent); the worker logs (quoted) and counts it. Never encoded.
+	DroppedTraceparent string
 }
 
 // Decode parses and checks a structured-mode envelope: valid UTF-8 JSON object, specversion "1.0",
@@ -71,6 +75,7 @@ func Decode(b []byte) (*Envelope, error) {
 	if err := env.check(); err != nil {
 		return nil, err
 	}
+	env.dropBadTraceparent()
 	return &env, nil
 }
 

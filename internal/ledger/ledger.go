@@ -39,6 +39,12 @@ type Entry struct {
 	StartedAt time.Time         `json:"startedAt"`         // when the latest call began
 	Outcome   json.RawMessage   `json:"outcome,omitempty"` // Succeeded: the outcome envelope as published
 	DLQ       map[string]string `json:"dlq,omitempty"`     // Dead: the dead letter's headers
+	// Uncounted: deliveries handed back without a call because the target's circuit was open (or
+	// before the entry existed); they do not count against the route's delivery budget.
+	Uncounted int `json:"uncounted,omitempty"`
+	// Unresolved: Started with no call in flight: the last call's outcome is unknown and a natural-key
+	// lookup (target.Finder) has yet to say whether it took effect; holds that call's one-line error.
+	Unresolved string `json:"unresolved,omitempty"`
 	// History holds the latest vendor calls, oldest first, at most MaxHistory (AddAttempt keeps it so).
 	History []Attempt `json:"history,omitempty"`
 	// Replays holds the operator replays of this (route, event), oldest first, at most MaxReplays.

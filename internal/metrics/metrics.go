@@ -91,6 +91,8 @@ type Metrics struct {
 	CheckWarnings   *prometheus.CounterVec   // route, check: events sent although a check under policy warn failed
 	LedgerOps       *prometheus.CounterVec   // op, result
 	BuildInfo       *prometheus.GaugeVec     // version, goversion, commit
+	// TraceparentDropped counts events whose traceparent was not W3C trace context and was dropped.
+	TraceparentDropped *prometheus.CounterVec // route
 }
 
 // New creates and registers every collector on reg (and the Go and process collectors).
@@ -134,6 +136,9 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.EventsReceived, m.Events, m.Attempts, m.Retries, m.TargetDuration, m.Inflight, m.Pending,
 		m.AckPending, m.DLQMessages, m.DLQOldestAge, m.EndToEnd, m.Circuit, m.CallNumberParse, m.CheckWarnings, m.LedgerOps, m.BuildInfo)
+	m.TraceparentDropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_traceparent_dropped_total",
+		Help: "Events whose traceparent was not W3C trace context; it was dropped and the event handled without it."}, []string{"route"})
+	reg.MustRegister(m.TraceparentDropped)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	version, commit, goVersion := Build()
 	m.BuildInfo.WithLabelValues(version, goVersion, commit).Set(1)
@@ -162,6 +167,7 @@ func (m *Metrics) AddRoute(route string) {
 	m.DLQOldestAge.WithLabelValues(route)
 	m.EndToEnd.WithLabelValues(route)
 	m.CallNumberParse.WithLabelValues(route)
+	m.TraceparentDropped.WithLabelValues(route)
 }
 
 // AddTarget creates the series of one target operation.

@@ -10,7 +10,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -28,7 +30,60 @@ func NewHTTPClient(concurrency int) *http.Client {
 	tr.MaxIdleConnsPerHost = concurrency
 	tr.MaxConnsPerHost = 0
 	tr.IdleConnTimeout = 90 * time.Second
-	return &http.Client{Transport: tr}
+	return &http.Client{Transport: tr, CheckRedirect: CheckRedirect}
+}
+
+// MaxRedirects is how many same-origin redirects a vendor call follows.
+const MaxRedirects = 3
+
+// CheckRedirect is the redirect policy of every vendor call (PostJSON applies it whatever client it is
+// given): a redirect is followed only when it stays on the same origin (scheme, host and port) and keeps
+// the method and body (307, 308), at most MaxRedirects times. Anything else is not followed and the
+// redirect answer itself comes back, classified by ClassifyStatus as rejected with the Location's host
+// in the message: credentials (Licrus' AuthTicket, Lean Soft's auth header, DİA's password and API key)
+// never go to another host, and a POST is never silently turned into a GET.
+func CheckRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) == 0 {
+		return nil
+	}
+	first := via[0].URL
+	if len(via) > MaxRedirects || !sameOrigin(first, req.URL) || req.Method != via[0].Method {
+		return http.ErrUseLastResponse
+	}
+	return nil
+}
+
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
+}
+
+func port(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
+}
+
+// validHeaders reports the first header whose name or value Go's client would refuse to send (control
+// characters such as CR/LF), so that such a request is refused here as the event's problem rather than
+// by the transport as if the vendor had failed.
+func validHeaders(h http.Header) (string, bool) {
+	for k, vs := range h {
+		if k == "" || strings.IndexFunc(k, func(r rune) bool { return r <= ' ' || r >= 0x7f || strings.ContainsRune("\"(),/:;<=>?@[\\]{}", r) }) >= 0 {
+			return k, false
+		}
+		for _, v := range vs {
+			for i := 0; i < len(v); i++ {
+				if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+					return k, false
+				}
+			}
+		}
+	}
+	return "", true
 }
 
 // Observer is told how long each vendor request took. statusClass is "2xx".."5xx", or "error" when no
@@ -59,7 +114,7 @@ type Response struct {
 func (c *Client) PostJSON(ctx context.Context, operation, url string, body any, header http.Header) (*Response, error) {
 	payload, err := json.Marshal(body)
 	if err != nil {
-		return nil, &Error{Class: ClassInvalid, Reason: "encode", Msg: "cannot encode request: " + OneLine(err.Error()), Err: err}
+		return nil, &Error{Class: ClassInvalid, Reason: ReasonEncode, Msg: "cannot encode request: " + OneLine(err.Error()), Err: err}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(payload))
 	if err != nil {
@@ -75,14 +130,19 @@ func (c *Client) PostJSON(ctx context.Context, operation, url string, body any, 
 	if tp := TraceparentFrom(ctx); tp != "" && req.Header.Get("Traceparent") == "" {
 		req.Header.Set("Traceparent", tp)
 	}
+	if k, ok := validHeaders(req.Header); !ok {
+		return nil, &Error{Class: ClassInvalid, Reason: ReasonHeader,
+			Msg: fmt.Sprintf("header %q holds characters an HTTP request cannot carry; no call made", OneLine(k))}
+	}
 	var wrote bool
 	trace := &httptrace.ClientTrace{WroteRequest: func(i httptrace.WroteRequestInfo) { wrote = i.Err == nil }}
 	req = req.WithContext(httptrace.WithClientTrace(ctx, trace))
 
-	hc := c.HTTP
-	if hc == nil {
-		hc = defaultClient
+	hc := *defaultClient
+	if c.HTTP != nil {
+		hc = *c.HTTP
 	}
+	hc.CheckRedirect = CheckRedirect // whatever client the adapter was given
 	start := time.Now()
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -165,6 +225,16 @@ func ClassifyStatus(code int, h http.Header) *Error {
 	st := strconv.Itoa(code)
 	ra, hasRA := RetryAfter(h, time.Now())
 	switch {
+	case code >= 300 && code < 400:
+		where := "no Location"
+		if loc, err := url.Parse(h.Get("Location")); err == nil && loc.Host != "" {
+			where = "to " + clipHost(loc.Host)
+		} else if err == nil && h.Get("Location") != "" {
+			where = "to a path on the same host"
+		}
+		return &Error{Class: ClassRejected, Reason: "redirect", Status: st,
+			Msg: fmt.Sprintf("vendor answered %d %s (%s); not followed: Köprü follows only same-origin 307/308 redirects, "+
+				"so credentials never go to another host; check the target URL", code, http.StatusText(code), where)}
 	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable || code == http.StatusRequestTimeout:
 		return &Error{Class: ClassRetryable, Reason: "http_" + st, Status: st, RetryAfter: ra,
 			Msg: fmt.Sprintf("vendor answered %d %s", code, http.StatusText(code))}
@@ -180,22 +250,56 @@ func ClassifyStatus(code int, h http.Header) *Error {
 	}
 }
 
-// RetryAfter reads a Retry-After header (seconds or an HTTP date). ok is false when there is none.
+// MaxRetryAfter is the longest Retry-After read: larger values (up to any number of digits) read as
+// this, so a hostile value cannot overflow a time.Duration. The worker caps every wait at the route's
+// budget (worker.Policy.MaxWait) and dead-letters an event whose vendor asks for longer.
+const MaxRetryAfter = 365 * 24 * time.Hour
+
+// RetryAfter reads a Retry-After header (seconds or an HTTP date), at most MaxRetryAfter. ok is false
+// when there is none.
 func RetryAfter(h http.Header, now time.Time) (d time.Duration, ok bool) {
-	v := h.Get("Retry-After")
+	v := strings.TrimSpace(h.Get("Retry-After"))
 	if v == "" {
 		return 0, false
 	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+	if allDigits(v) {
+		const maxSecs = int64(MaxRetryAfter / time.Second)
+		s, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || s > maxSecs { // only overflow can fail here
+			return MaxRetryAfter, true
+		}
 		return time.Duration(s) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
-			return d, true
+			return min(d, MaxRetryAfter), true
 		}
 		return 0, true
 	}
 	return 0, false
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// clipHost keeps a Location host printable and short for a one-line message.
+func clipHost(h string) string {
+	h = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, h)
+	if len(h) > 100 {
+		h = h[:100] + "…"
+	}
+	return h
 }
 
 type traceKey struct{}

@@ -60,7 +60,11 @@ type Error struct {
 	Status     string
 	Msg        string
 	RetryAfter time.Duration
-	Err        error
+	// PerRecord: the vendor's application ran and answered about this one record (DİA's 501 "kart kodu
+	// zaten kullanılıyor", a body code with a message). Whatever the class says for the event, such an
+	// answer says nothing about the vendor's health: it never moves the circuit breaker.
+	PerRecord bool
+	Err       error
 }
 
 func (e *Error) Error() string {
@@ -71,6 +75,37 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// Reasons of failures that come from the event or Köprü itself, not from the vendor: they never count
+// against a target's health.
+const (
+	ReasonHeader = "header" // a header value (from the event, e.g. its traceparent) Go refuses to send
+	ReasonEncode = "encode" // the request body cannot be encoded
+)
+
+// Unwell reports whether err says the vendor itself is unwell, the only kind of failure that may move
+// a circuit breaker: a transport failure (not reachable, timeout, reset), a 429/503/408 or other
+// "not now" answer, or a 5xx without a record-level message. A success, a refusal, an invalid event, a
+// per-record answer (Error.PerRecord), an expired session or a request Köprü refused to send
+// (ReasonHeader, ReasonEncode) is not.
+func Unwell(err error) bool {
+	if err == nil {
+		return false
+	}
+	te := AsError(err)
+	if te.PerRecord {
+		return false
+	}
+	switch te.Reason {
+	case "session", ReasonHeader, ReasonEncode:
+		return false
+	}
+	switch te.Class {
+	case ClassNotSent, ClassRetryable, ClassUnknown:
+		return true
+	}
+	return false
+}
 
 // Errorf builds an *Error of class c; the message is flattened to one line.
 func Errorf(c Class, reason, format string, args ...any) *Error {
@@ -146,17 +181,6 @@ type Finder interface {
 // Closer is implemented by targets that hold a session to end on shutdown (DİA logout).
 type Closer interface {
 	Close(ctx context.Context) error
-}
-
-// Scrub replaces every occurrence of each secret in s with "****", for vendor messages that echo a
-// credential back. Secrets shorter than 4 characters are left alone (they would mangle ordinary text).
-func Scrub(s string, secrets ...string) string {
-	for _, sec := range secrets {
-		if len(sec) >= 4 {
-			s = strings.ReplaceAll(s, sec, "****")
-		}
-	}
-	return s
 }
 
 // isDate reports whether run is an ISO date (2026-11-22), which is not personal data.

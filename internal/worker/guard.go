@@ -83,13 +83,14 @@ func (g *Guard) Blocked(now time.Time) time.Duration {
 	case g.state == CircuitOpen && now.Before(g.openUntil):
 		return g.openUntil.Sub(now)
 	case g.state == CircuitHalfOpen && g.probing:
-		return time.Second
+		return g.probeWait()
 	}
 	return 0
 }
 
-// allow decides whether a call may go now; in half-open it lets exactly one probe through.
-func (g *Guard) allow(now time.Time) (bool, time.Duration) {
+// allow decides whether a call may go now; in half-open it lets exactly one probe through, and says so
+// (probe): a probe's failure is the breaker's, not the event's.
+func (g *Guard) allow(now time.Time) (ok bool, wait time.Duration, probe bool) {
 	g.mu.Lock()
 	var notify bool
 	defer func() {
@@ -101,19 +102,23 @@ func (g *Guard) allow(now time.Time) (bool, time.Duration) {
 	switch g.state {
 	case CircuitOpen:
 		if now.Before(g.openUntil) {
-			return false, g.openUntil.Sub(now)
+			return false, g.openUntil.Sub(now), false
 		}
 		g.state, g.probing, notify = CircuitHalfOpen, true, true
-		return true, 0
+		return true, 0, true
 	case CircuitHalfOpen:
 		if g.probing {
-			return false, time.Second
+			return false, g.probeWait(), false
 		}
 		g.probing = true
-		return true, 0
+		return true, 0, true
 	}
-	return true, 0
+	return true, 0, false
 }
+
+// probeWait is how long a call refused while a probe is out waits: a second, or less when the circuit
+// opens only briefly (tests compress an outage by configuration).
+func (g *Guard) probeWait() time.Duration { return min(time.Second, g.cfg.OpenFor) }
 
 // outcome of one call for the breaker.
 type outcome int

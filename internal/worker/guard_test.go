@@ -27,17 +27,17 @@ func TestGuardOpensProbesAndCloses(t *testing.T) {
 	if st, until := g.State(); st != CircuitOpen || !until.Equal(now.Add(time.Minute)) {
 		t.Fatalf("state %d until %v", st, until)
 	}
-	if ok, wait := g.allow(now.Add(10 * time.Second)); ok || wait != 50*time.Second {
+	if ok, wait, _ := g.allow(now.Add(10 * time.Second)); ok || wait != 50*time.Second {
 		t.Fatalf("allowed while open (wait %v)", wait)
 	}
 	if d := g.Blocked(now.Add(10 * time.Second)); d != 50*time.Second {
 		t.Fatalf("blocked %v", d)
 	}
 	later := now.Add(61 * time.Second)
-	if ok, _ := g.allow(later); !ok {
+	if ok, _, _ := g.allow(later); !ok {
 		t.Fatal("no probe after the open time")
 	}
-	if ok, _ := g.allow(later); ok {
+	if ok, _, _ := g.allow(later); ok {
 		t.Fatal("a second call went through while the probe is out")
 	}
 	g.record(callFailed, later) // the probe failed: open again
@@ -45,7 +45,7 @@ func TestGuardOpensProbesAndCloses(t *testing.T) {
 		t.Fatalf("state %d after a failed probe", st)
 	}
 	again := later.Add(61 * time.Second)
-	if ok, _ := g.allow(again); !ok {
+	if ok, _, _ := g.allow(again); !ok {
 		t.Fatal("no second probe")
 	}
 	g.record(callOK, again)
@@ -76,6 +76,11 @@ func TestBreakerOutcome(t *testing.T) {
 		{&target.Error{Class: target.ClassNotSent}, callFailed},
 		{&target.Error{Class: target.ClassUnknown}, callFailed},
 		{errors.New("plain"), callFailed},
+		// Issue 11, item 14: a per-record answer (DİA 501 "kart kodu zaten kullanılıyor") shows DİA well.
+		{&target.Error{Class: target.ClassUnknown, Reason: "vendor_5xx", Status: "501", PerRecord: true}, callOK},
+		// Item 1: a header Go refuses to send (an event's traceparent) is the event's problem.
+		{&target.Error{Class: target.ClassInvalid, Reason: target.ReasonHeader}, callNeutral},
+		{&target.Error{Class: target.ClassRejected, Reason: "redirect"}, callOK},
 	}
 	for _, tc := range cases {
 		if got := breakerOutcome(tc.err); got != tc.want {
@@ -171,10 +176,10 @@ func TestGuardOpenExpiresToHalfOpenWhenIdle(t *testing.T) {
 	if st, _ := g.State(); st != CircuitHalfOpen {
 		t.Fatalf("state %d after the open time, want half-open", st)
 	}
-	if ok, _ := g.allow(time.Now()); !ok {
+	if ok, _, _ := g.allow(time.Now()); !ok {
 		t.Fatal("no probe after half-open")
 	}
-	if ok, _ := g.allow(time.Now()); ok {
+	if ok, _, _ := g.allow(time.Now()); ok {
 		t.Fatal("a second call went through while the probe is out")
 	}
 	g.record(callOK, time.Now())

@@ -35,6 +35,10 @@ type Policy struct {
 	// InProcessWait is the longest wait a worker sleeps itself (keeping the message with InProgress);
 	// longer waits go back to JetStream with NakWithDelay so the slot is freed (default 5s).
 	InProcessWait time.Duration
+	// MaxWait is the longest the route waits before one retry, a vendor's Retry-After included; a vendor
+	// that asks for longer is not coming back within the budget, and the event is dead-lettered
+	// `exhausted` at once (default 10m). Waits for an open circuit are the breaker's, not bounded by it.
+	MaxWait       time.Duration
 	AckWait       time.Duration // consumer AckWait (default 30s)
 	MaxAckPending int           // consumer MaxAckPending across all workers (default 1000)
 }
@@ -60,6 +64,7 @@ func (p Policy) WithDefaults() Policy {
 	dur(&p.MaxInterval, 30*time.Second)
 	dur(&p.InProcessWait, 5*time.Second)
 	dur(&p.AckWait, 30*time.Second)
+	dur(&p.MaxWait, 10*time.Minute)
 	return p
 }
 

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/nats-io/nats.go"
@@ -264,6 +265,11 @@ func (w *Worker) process(j *job) {
 		return
 	}
 	j.env = env
+	if env.DroppedTraceparent != "" { // the producer's mistake: handled without it, never failed for it
+		w.metrics.TraceparentDropped.WithLabelValues(r.Name).Inc()
+		j.logger().Warn("traceparent is not W3C trace context; dropped",
+			zap.String("traceparent", strconv.Quote(target.OneLine(clipText(env.DroppedTraceparent, 120)))))
+	}
 	if env.Type != r.EventType {
 		w.deadLetter(j, ClassInvalid, fmt.Sprintf("event of type %q was published on %s", target.OneLine(env.Type), msg.Subject()), "", 0)
 		return
@@ -272,14 +278,13 @@ func (w *Worker) process(j *job) {
 		w.deadLetter(j, ClassInvalid, event.Reason(err), "", 0)
 		return
 	}
+	j.key = ledger.Key(r.Name, env.ID)
 	if r.Guard != nil {
 		if d := r.Guard.Blocked(time.Now()); d > 0 {
-			w.metrics.Retries.WithLabelValues(r.Name, reasonCircuitOpen).Inc()
-			_ = msg.NakWithDelay(d)
+			w.refuse(j, d)
 			return
 		}
 	}
-	j.key = ledger.Key(r.Name, env.ID)
 	if !w.claim(j) {
 		return
 	}
@@ -316,7 +321,13 @@ func (w *Worker) replayForAnother(j *job) bool {
 func (w *Worker) claim(j *job) bool {
 	ctx := w.base
 	now := time.Now().UTC()
-	err := w.save(j, ledger.Entry{State: ledger.Started, Attempts: 1, StartedAt: now})
+	// Deliveries before the entry existed made no call (the circuit was open, the ledger unavailable):
+	// they do not count against the delivery budget.
+	uncounted := 0
+	if j.meta != nil && j.meta.NumDelivered > 1 {
+		uncounted = int(j.meta.NumDelivered) - 1
+	}
+	err := w.save(j, ledger.Entry{State: ledger.Started, Attempts: 1, StartedAt: now, Uncounted: uncounted})
 	if err == nil {
 		return true
 	}
@@ -338,10 +349,20 @@ func (w *Worker) claim(j *job) bool {
 		w.reemitDeadLetter(j)
 		return false
 	case ledger.Started:
+		if e.Unresolved != "" { // no call in flight: a natural-key lookup is still owed
+			if w.deliveriesSpent(j) {
+				w.deadLetter(j, ClassAmbiguous, w.ambiguousMsg(j, e.Unresolved, "the natural-key lookup never answered and "+
+					fmt.Sprintf("the delivery budget (%d) is spent", j.r.policy.MaxDeliveries)), "", e.Attempts)
+				return false
+			}
+			return w.unknownOutcome(j, &target.Error{Class: target.ClassUnknown, Reason: "lookup", Msg: e.Unresolved})
+		}
 		lease := j.r.policy.Lease()
 		if age := now.Sub(e.StartedAt); age < lease {
 			// Another delivery of this event is (or was just) calling. Come back when its lease ends.
+			// The wait is not the event's: record it as uncounted (the owner's next write merges the count).
 			w.metrics.Retries.WithLabelValues(j.r.Name, "lease_wait").Inc()
+			w.bumpUncounted(j.key, e, rev)
 			_ = j.msg.NakWithDelay(lease - age + time.Duration(rand.IntN(500))*time.Millisecond)
 			return false
 		}
@@ -350,17 +371,60 @@ func (w *Worker) claim(j *job) bool {
 				e.Attempts, e.StartedAt.Format(time.RFC3339))})
 	}
 	// Retrying: the last call provably had no effect.
-	if j.meta != nil && int(j.meta.NumDelivered) > j.r.policy.MaxDeliveries {
-		w.deadLetter(j, ClassExhausted, fmt.Sprintf("gave up after %d deliveries and %d calls", j.meta.NumDelivered, e.Attempts), "", e.Attempts)
+	if w.deliveriesSpent(j) {
+		w.deadLetter(j, ClassExhausted, fmt.Sprintf("gave up after %d deliveries and %d calls", w.counted(j), e.Attempts), "", e.Attempts)
 		return false
 	}
 	return w.startAttempt(j)
 }
 
+// counted is how many deliveries of this event count against the delivery budget: those the breaker
+// refused (ledger Entry.Uncounted) do not.
+func (w *Worker) counted(j *job) int {
+	if j.meta == nil {
+		return 0
+	}
+	return int(j.meta.NumDelivered) - j.entry.Uncounted
+}
+
+// deliveriesSpent reports whether this delivery is past the route's delivery budget.
+func (w *Worker) deliveriesSpent(j *job) bool { return w.counted(j) > j.r.policy.MaxDeliveries }
+
+// refuse hands a delivery back because the target's circuit is open, for d. Such a delivery is the
+// breaker's, not the event's: it is recorded as uncounted in the event's entry (bumpUncounted); an
+// event with no entry yet is forgiven at its claim.
+func (w *Worker) refuse(j *job, d time.Duration) {
+	w.metrics.Retries.WithLabelValues(j.r.Name, reasonCircuitOpen).Inc()
+	ctx, cancel := context.WithTimeout(w.base, 5*time.Second)
+	e, rev, err := w.ledger.Get(ctx, j.key)
+	cancel()
+	if err == nil && !e.Terminal() {
+		w.bumpUncounted(j.key, e, rev)
+	}
+	_ = j.msg.NakWithDelay(d)
+}
+
+// bumpUncounted adds one to the Uncounted deliveries of entry e (at revision rev), compare-and-set and
+// best effort: a lost race only means this one delivery counts. Another delivery that owns the entry
+// meanwhile merges the count on its next write (save), so the bump never takes an event over.
+func (w *Worker) bumpUncounted(key string, e ledger.Entry, rev uint64) {
+	ctx, cancel := context.WithTimeout(w.base, 5*time.Second)
+	defer cancel()
+	e.Uncounted++
+	_, _ = w.ledger.Update(ctx, key, e, rev)
+}
+
+// onlyCounted reports whether cur differs from mine only by a higher Uncounted: another delivery
+// recorded a refused delivery (bumpUncounted) and nothing else.
+func onlyCounted(cur, mine ledger.Entry) bool {
+	return cur.Uncounted > mine.Uncounted && cur.State == mine.State && cur.Attempts == mine.Attempts &&
+		cur.StartedAt.Equal(mine.StartedAt) && cur.Unresolved == mine.Unresolved
+}
+
 // startAttempt records that call number entry.Attempts+1 begins now.
 func (w *Worker) startAttempt(j *job) bool {
 	e := j.entry
-	e.State, e.Attempts, e.StartedAt = ledger.Started, e.Attempts+1, time.Now().UTC()
+	e.State, e.Attempts, e.StartedAt, e.Unresolved = ledger.Started, e.Attempts+1, time.Now().UTC(), ""
 	if err := w.save(j, e); err != nil {
 		// ErrConflict: another delivery got there first; it will finish the event.
 		w.later(j, time.Second, "ledger update before a call failed", err)
@@ -373,7 +437,8 @@ func (w *Worker) startAttempt(j *job) bool {
 // compare-and-set on the revision it read. A write whose answer is lost (a timeout under load) may still
 // have landed, so a failed write is checked by reading the entry back: if it holds exactly e, the write
 // is ours. Transient failures are retried for up to half a lease; ErrExists and ErrConflict mean another
-// delivery moved the entry and come back at once.
+// delivery moved the entry and come back at once — except a conflict that only recorded a refused
+// delivery (bumpUncounted), whose count is merged into e before writing again.
 func (w *Worker) save(j *job, e ledger.Entry) error {
 	// The window covers a JetStream leader election (seconds) even for short attempt timeouts; each try
 	// has its own deadline so one stuck request cannot use the whole window.
@@ -404,6 +469,12 @@ func (w *Worker) save(j *job, e ledger.Entry) error {
 			if got, _ := json.Marshal(cur); bytes.Equal(got, want) {
 				j.entry, j.rev = cur, crev // the write landed; only its answer was lost
 				return nil
+			}
+			if errors.Is(err, ledger.ErrConflict) && j.rev != 0 && onlyCounted(cur, j.entry) {
+				// Only a refused delivery was recorded meanwhile: keep its count and write again.
+				e.Uncounted += cur.Uncounted - j.entry.Uncounted
+				j.entry.Uncounted, j.rev, want = cur.Uncounted, crev, nil
+				continue
 			}
 			if errors.Is(err, ledger.ErrExists) || errors.Is(err, ledger.ErrConflict) {
 				return err
@@ -453,7 +524,7 @@ func (w *Worker) callLoop(j *job) {
 		if te.Reason == reasonCircuitOpen { // no call was made: give the attempt back and wait in JetStream
 			w.metrics.Retries.WithLabelValues(r.Name, reasonCircuitOpen).Inc()
 			e := j.entry
-			e.State, e.Attempts = ledger.Retrying, e.Attempts-1
+			e.State, e.Attempts, e.Uncounted = ledger.Retrying, e.Attempts-1, e.Uncounted+1
 			if err := w.save(j, e); err != nil {
 				w.later(j, te.RetryAfter, "ledger update while the circuit is open failed", err)
 				return
@@ -471,9 +542,16 @@ func (w *Worker) callLoop(j *job) {
 		if te.Class == target.ClassNotSent {
 			reason = "not_sent"
 		}
+		if te.RetryAfter > r.policy.MaxWait {
+			w.deadLetter(j, ClassExhausted, fmt.Sprintf("gave up after %d calls: the vendor asked to wait %s before retrying, "+
+				"longer than the route's longest wait (%s); replay when it is back; last: %s",
+				j.entry.Attempts, te.RetryAfter.Round(time.Second), r.policy.MaxWait, te.Msg), te.Status, j.entry.Attempts)
+			return
+		}
 		if te.RetryAfter > wait {
 			wait, reason = te.RetryAfter, "retry_after"
 		}
+		wait = min(wait, r.policy.MaxWait)
 		w.metrics.Retries.WithLabelValues(r.Name, reason).Inc()
 		e := j.entry
 		e.State = ledger.Retrying
@@ -501,26 +579,61 @@ func (w *Worker) callLoop(j *job) {
 // unknownOutcome handles a call that may have taken effect. With a natural key (target.Finder) it asks
 // the vendor: found → that is the outcome; not found → it reports true and the caller calls again.
 // Without one, the event is dead-lettered as ambiguous: never a silent second call.
+//
+// A lookup is a vendor call too: each one that fails counts against the event's budget (MaxAttempts,
+// MaxDeliveries), and when the budget is spent before a lookup answers the event is dead-lettered as
+// ambiguous, since nobody knows whether the record exists.
 func (w *Worker) unknownOutcome(j *job, te *target.Error) bool {
 	r := j.r
 	f, ok := r.Target.(target.Finder)
 	if !ok {
-		w.deadLetter(j, ClassAmbiguous, fmt.Sprintf("outcome unknown after call %d: %s; %s may have acted: look in %s for a record "+
-			"made from event %s around %s, then purge this dead letter if it exists or replay it with --allow-ambiguous if it does not",
-			j.entry.Attempts, te.Msg, r.TargetName, r.TargetName, j.env.ID, j.entry.StartedAt.Format(time.RFC3339)), te.Status, j.entry.Attempts)
+		w.deadLetter(j, ClassAmbiguous, w.ambiguousMsg(j, te.Msg, ""), te.Status, j.entry.Attempts)
 		return false
 	}
-	ctx, cancel := context.WithTimeout(target.WithTraceparent(w.base, j.env.Traceparent), r.policy.AttemptTimeout)
-	res, found, err := f.Find(ctx, w.request(j))
-	cancel()
-	switch {
-	case err != nil:
-		w.later(j, r.policy.InitialInterval*4, "natural-key lookup after an unknown outcome failed", err)
-		return false
-	case found:
-		j.logger().Info("unknown outcome resolved: the record exists", zap.String("cause", target.MaskDigits(te.Msg)))
-		w.succeed(j, res)
-		return false
+	bo := newBackoff(r.policy)
+	for {
+		ctx, cancel := context.WithTimeout(target.WithTraceparent(w.base, j.env.Traceparent), r.policy.AttemptTimeout)
+		res, found, err := f.Find(ctx, w.request(j))
+		cancel()
+		if err == nil && found {
+			j.logger().Info("unknown outcome resolved: the record exists", zap.String("cause", target.MaskDigits(te.Msg)))
+			w.succeed(j, res)
+			return false
+		}
+		if err == nil {
+			break
+		}
+		le := target.AsError(err)
+		// The failed lookup was a vendor call: it counts (the first lookup after a call is always made).
+		if j.entry.Attempts+1 >= r.policy.MaxAttempts || w.deliveriesSpent(j) {
+			w.deadLetter(j, ClassAmbiguous, w.ambiguousMsg(j, te.Msg, "the natural-key lookup failed too ("+
+				clipText(le.Msg, 100)+") and the retry budget is spent"), te.Status, j.entry.Attempts+1)
+			return false
+		}
+		e := j.entry // no call is in flight while we wait
+		e.State, e.Attempts, e.StartedAt, e.Unresolved = ledger.Started, e.Attempts+1, time.Now().UTC(), te.Msg
+		if serr := w.save(j, e); serr != nil {
+			w.later(j, time.Second, "ledger update after a failed natural-key lookup failed", serr)
+			return false
+		}
+		wait := bo.NextBackOff()
+		if le.RetryAfter > wait {
+			wait = le.RetryAfter
+		}
+		wait = min(wait, r.policy.MaxWait)
+		w.metrics.Retries.WithLabelValues(r.Name, "retryable").Inc()
+		j.logger().Info("natural-key lookup after an unknown outcome failed; will look again", zap.Int("attempt", e.Attempts),
+			zap.String("error", target.MaskDigits(le.Msg)), zap.String("cause", target.MaskDigits(te.Msg)), zap.Duration("wait", wait))
+		if wait > r.policy.InProcessWait {
+			_ = j.msg.NakWithDelay(wait)
+			return false
+		}
+		select {
+		case <-time.After(wait):
+		case <-w.stopping:
+			_ = j.msg.NakWithDelay(wait)
+			return false
+		}
 	}
 	if j.entry.Attempts >= r.policy.MaxAttempts {
 		w.deadLetter(j, ClassExhausted, fmt.Sprintf("gave up after %d calls; last: %s (no record was created)", j.entry.Attempts, te.Msg), te.Status, j.entry.Attempts)
@@ -530,18 +643,35 @@ func (w *Worker) unknownOutcome(j *job, te *target.Error) bool {
 	return w.startAttempt(j)
 }
 
+// ambiguousMsg is the one-line message of an ambiguous dead letter: what happened and what to verify.
+func (w *Worker) ambiguousMsg(j *job, cause, extra string) string {
+	r := j.r
+	if extra != "" {
+		extra = "; " + extra
+	}
+	if extra != "" {
+		cause = clipText(cause, 100) // keep the instruction within one line's length
+	}
+	return fmt.Sprintf("outcome unknown after call %d: %s%s; %s may have acted: look in %s for a record "+
+		"made from event %s around %s, then purge this dead letter if it exists or replay it with --allow-ambiguous if it does not",
+		j.entry.Attempts, cause, extra, r.TargetName, r.TargetName, j.env.ID, j.entry.StartedAt.Format(time.RFC3339))
+}
+
 func (w *Worker) request(j *job) target.Request {
 	return target.Request{EventID: j.env.ID, Type: j.env.Type, Source: j.env.Source, Time: j.env.EventTime(),
 		Data: j.env.Data, Traceparent: j.env.Traceparent}
 }
 
-func (w *Worker) call(j *job) (target.Result, error) {
+func (w *Worker) call(j *job) (res target.Result, err error) {
 	r := j.r
 	g := r.Guard
 	if g != nil {
-		if ok, wait := g.allow(time.Now()); !ok {
-			return target.Result{}, &target.Error{Class: target.ClassNotSent, Reason: reasonCircuitOpen, RetryAfter: wait,
-				Msg: "circuit open for " + r.TargetName + ": no call made"}
+		ok, wait, probe := g.allow(time.Now())
+		if !ok {
+			return target.Result{}, circuitOpen(r, wait)
+		}
+		if probe {
+			defer func() { res, err = probeResult(j, g, res, err) }()
 		}
 		release, err := g.acquire(w.base)
 		if err != nil {
@@ -558,12 +688,36 @@ func (w *Worker) call(j *job) (target.Result, error) {
 	defer cancel()
 	r.m.attempts.Inc()
 	began := time.Now()
-	res, err := r.Target.Call(ctx, w.request(j))
+	res, err = r.Target.Call(ctx, w.request(j))
 	if g != nil {
 		g.record(breakerOutcome(err), time.Now())
 	}
 	j.entry.AddAttempt(attemptRecord(j.entry.Attempts, began, err)) // saved with the next ledger write
 	return res, err
+}
+
+func circuitOpen(r *runner, wait time.Duration) *target.Error {
+	return &target.Error{Class: target.ClassNotSent, Reason: reasonCircuitOpen, RetryAfter: wait,
+		Msg: "circuit open for " + r.TargetName + ": no call made"}
+}
+
+// probeResult turns the failure of a half-open probe that provably had no effect (not sent, "not now")
+// into a circuit_open refusal: the probe was the breaker's question, so the event gets its attempt back
+// and waits with the others. A probe whose outcome is unknown stays unknown: the vendor may have acted.
+func probeResult(j *job, g *Guard, res target.Result, err error) (target.Result, error) {
+	if err == nil || !target.Unwell(err) {
+		return res, err
+	}
+	te := target.AsError(err)
+	if te.Class != target.ClassNotSent && te.Class != target.ClassRetryable || te.Reason == reasonCircuitOpen {
+		return res, err
+	}
+	j.logger().Info("circuit probe failed; the event waits with the others", zap.String("error", target.MaskDigits(te.Msg)))
+	wait := g.Blocked(time.Now())
+	if wait <= 0 {
+		wait = g.probeWait()
+	}
+	return res, circuitOpen(j.r, wait)
 }
 
 // attemptRecord is the ledger's record of call n, begun at began, that ended with err.
@@ -604,22 +758,23 @@ func (w *Worker) renewLease(j *job) error {
 const panicDeliveries = 3
 
 // breakerOutcome says what a call's result means for the circuit breaker: only failures that say the
-// vendor is unwell (not reachable, "not now", no answer) count against it.
+// vendor is unwell (target.Unwell: not reachable, "not now", a 5xx without a record-level message)
+// count against it. A problem of the event itself (invalid, a header Go refuses to send) or a session
+// the vendor ended is neutral; any other answer (a success, a refusal, a per-record message) shows the
+// vendor answering.
 func breakerOutcome(err error) outcome {
 	if err == nil {
 		return callOK
 	}
+	if target.Unwell(err) {
+		return callFailed
+	}
 	te := target.AsError(err)
-	if te.Reason == "session" { // a session ended by the vendor (another login, idle expiry) is not a sick vendor
+	switch {
+	case te.Class == target.ClassInvalid, te.Reason == "session", te.Reason == target.ReasonHeader, te.Reason == target.ReasonEncode:
 		return callNeutral
 	}
-	switch te.Class {
-	case target.ClassInvalid:
-		return callNeutral
-	case target.ClassRejected:
-		return callOK
-	}
-	return callFailed
+	return callOK
 }
 
 // watchGuards exports each guard's state and pauses the consumers of its routes while it is open, so
@@ -824,7 +979,7 @@ func endToEndStart(j *job) (time.Time, bool) {
 
 // later hands the message back to JetStream after d, leaving the ledger as it is.
 func (w *Worker) later(j *job, d time.Duration, what string, err error) {
-	j.logger().Warn(what+"; retrying later", zap.Error(err), zap.Duration("wait", d))
+	j.logger().Warn(what+"; retrying later", zap.String("error", target.MaskDigits(err.Error())), zap.Duration("wait", d))
 	_ = j.msg.NakWithDelay(d)
 }
 
@@ -898,3 +1053,14 @@ func newRouteMetrics(m *metrics.Metrics, route string) routeMetrics {
 }
 
 func (rm routeMetrics) result(r string) prometheus.Counter { return rm.results[r] }
+
+// clipText cuts s to at most n bytes (on a rune boundary) for a log field.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

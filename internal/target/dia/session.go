@@ -304,6 +304,10 @@ func (s *Session) login(ctx context.Context) (string, *target.Error) {
 	if perr != nil {
 		if herr != nil {
 			te := *target.AsError(herr)
+			if te.Reason == "redirect" { // not followed: the password never goes to another host
+				te.Msg = "DİA login: " + te.Msg
+				return "", &te
+			}
 			if te.Class == target.ClassRejected {
 				kind := loginURL
 				if resp.Status == 401 || resp.Status == 403 {
@@ -422,11 +426,18 @@ func (s *Session) classify(service string, resp *target.Response, herr error, re
 	case c == "400":
 		return fail(target.ClassRejected, "vendor_400", ErrVendor, "DİA refused %s: %s", service, msg)
 	case strings.HasPrefix(c, "5"):
+		var r *reply
+		var err error
 		if readOnly {
-			return fail(target.ClassRetryable, "vendor_5xx", ErrVendor, "DİA %s failed (%s %s); a listing changes nothing", service, c, msg)
+			r, err = fail(target.ClassRetryable, "vendor_5xx", ErrVendor, "DİA %s failed (%s %s); a listing changes nothing", service, c, msg)
+		} else {
+			r, err = fail(target.ClassUnknown, "vendor_5xx", ErrVendor,
+				"DİA %s failed (%s %s); the record may or may not have been written", service, c, msg)
 		}
-		return fail(target.ClassUnknown, "vendor_5xx", ErrVendor,
-			"DİA %s failed (%s %s); the record may or may not have been written", service, c, msg)
+		// A body code with DİA's own message (501 "kart kodu zaten kullanılıyor") is DİA's application
+		// answering about this record: DİA is well, whatever this means for the event.
+		err.(*target.Error).PerRecord = strings.TrimSpace(rep.Msg) != ""
+		return r, err
 	case strings.HasPrefix(c, "4"):
 		return fail(target.ClassRejected, "vendor_4xx", ErrVendor, "DİA refused %s (%s %s)", service, c, msg)
 	default:

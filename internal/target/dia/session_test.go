@@ -561,6 +561,10 @@ func TestDuplicateCardThenFind(t *testing.T) {
 	if te := asTarget(t, err); te.Class != target.ClassUnknown || te.Status != "501" {
 		t.Fatalf("second insert: %v", err)
 	}
+	// "kart kodu zaten kullanılıyor" is about this record: DİA is well (issue 11, item 14).
+	if te := asTarget(t, err); !te.PerRecord || target.Unwell(err) {
+		t.Fatalf("a 501 with DİA's message must be per-record, not a sick vendor: %+v", te)
+	}
 	res, found, err := tg.Find(ctx, req(data))
 	if err != nil || !found || res.Fields["key"] != first.Fields["key"] {
 		t.Fatalf("find: %v %t %v, want key %v", res.Fields, found, err, first.Fields["key"])

@@ -119,7 +119,27 @@ put("devicecount-exponent", json.dumps(env("dcexp"), ensure_ascii=False).replace
 put("lone-surrogate-in-type", '{"specversion":"1.0","id":"hostile-surrogate","source":"s","type":"installation.requested\\ud800","data":{}}')
 put("deep-nesting-in-product", json.dumps(env("deepprod", data=ex | {"product": "@@"})).replace('"@@"', "["*3000 + "]"*3000))
 
+# accepted/: events that are fine but for a bad traceparent (issue 11, item 1). Each must succeed with the
+# traceparent dropped: one outcome, the vendor never sees the value, the circuit never moves.
+accepted = {}
+TP = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+for name, tp in [
+    ("traceparent-crlf-injection", TP + "\r\nX-Injected: 1"),
+    ("traceparent-lf-injection", TP + "\nX-Injected: 1"),
+    ("traceparent-nul", TP[:20] + "\u0000" + TP[21:]),
+    ("traceparent-all-zero-trace", "00-" + "0"*32 + "-b7ad6b7169203331-01"),
+    ("traceparent-all-zero-parent", "00-0af7651916cd43dd8448eb211c80319c-" + "0"*16 + "-01"),
+    ("traceparent-uppercase", TP.upper()),
+    ("traceparent-version-ff", "ff" + TP[2:]),
+    ("traceparent-short", TP[:-1]),
+    ("traceparent-padded", " " + TP + " "),
+    ("traceparent-huge", TP + "-" + "a"*20000),
+    ("traceparent-unicode", TP[:-2] + "ğü"),
+]:
+    accepted["accepted/" + name + ".json"] = json.dumps(env(name, traceparent=tp), ensure_ascii=False).encode()
+
 import os
-for name, b in files.items():
+os.makedirs("accepted", exist_ok=True)
+for name, b in list(files.items()) + list(accepted.items()):
     open(name, "wb").write(b)
-print(len(files))
+print(len(files), len(accepted))
