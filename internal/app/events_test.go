@@ -18,6 +18,7 @@ import (
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/bus/bustest"
 	"github.com/kopru/kopru/internal/config"
+	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/ops"
 	"github.com/kopru/kopru/internal/sim"
 	licrussim "github.com/kopru/kopru/internal/sim/licrus"
@@ -280,5 +281,32 @@ func BenchmarkPreferWait200(b *testing.B) {
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(400*b.N), "cpu-ms/request")
 	if calls != 201*b.N {
 		b.Fatalf("%d vendor calls for %d ops, want %d", calls, b.N, 201*b.N)
+	}
+}
+
+func TestEventRefusedBeforeTheLedgerThenReplayedUnchanged(t *testing.T) {
+	h := newHTTPStack(t, 0)
+	env := event.New("installation.requested", "test", json.RawMessage(`{"deviceCount":1}`)) // breaks the schema
+	env.ID = "bad-1"
+	h.publish(env, "")
+	sb := h.eventually("bad-1", func(sb statusBody) bool { return sb.Routes[0].State == "dead-lettered" })
+	dl := sb.Routes[0].DeadLetter
+	if dl == nil || dl.Class != "invalid" || dl.ID == 0 || !sb.Done || len(sb.Routes[0].Attempts) != 0 {
+		t.Fatalf("invalid event: %+v", sb)
+	}
+	o, err := h.app.Ops(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := o.Replay(context.Background(), ops.ReplayOptions{Filter: ops.Filter{IDs: []uint64{dl.ID}}, By: "cli:ali"}); err != nil ||
+		rep.Counts[ops.ResultReplayed] != 1 {
+		t.Fatalf("replay: %v %+v", err, rep)
+	}
+	sb = h.eventually("bad-1", func(sb statusBody) bool {
+		r := sb.Routes[0]
+		return r.State == "replayed" && r.NewState == "dead-lettered" && r.DeadLetter != nil && r.DeadLetter.ID != dl.ID
+	})
+	if sb.Routes[0].Replay.By != "cli:ali" || h.sim.Requests() != 0 {
+		t.Fatalf("after replaying it unchanged: %+v, %d vendor requests", sb, h.sim.Requests())
 	}
 }
