@@ -22,6 +22,7 @@ import (
 	"github.com/kopru/kopru/internal/ops"
 	"github.com/kopru/kopru/internal/sim"
 	licrussim "github.com/kopru/kopru/internal/sim/licrus"
+	"github.com/kopru/kopru/internal/target/dia"
 	"github.com/kopru/kopru/internal/worker"
 )
 
@@ -308,5 +309,49 @@ func TestEventRefusedBeforeTheLedgerThenReplayedUnchanged(t *testing.T) {
 	})
 	if sb.Routes[0].Replay.By != "cli:ali" || h.sim.Requests() != 0 {
 		t.Fatalf("after replaying it unchanged: %+v, %d vendor requests", sb, h.sim.Requests())
+	}
+}
+
+func TestEventWaitCoversEveryRouteOfAFanOut(t *testing.T) {
+	e := newE2E(t)
+	e.cfg.HTTPAddr = "127.0.0.1:0"
+	e.cfg.Ingest.Tokens = []string{ingestToken}
+	a, err := app.New(app.Options{Config: e.cfg, Logger: zap.NewNop(), MemoryStorage: true, Routes: []worker.Route{
+		e2eRoute(t, "leansoft-customer", e.leanSoftTarget(), fastPolicy(10000)),
+		e2eRoute(t, "dia-customer", dia.NewCustomerTarget(e.diaSession(nil)), fastPolicy(3)),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Stop(context.Background()) })
+	h := &httpStack{stack: &stack{t: t}, base: "http://" + a.Addr()}
+	ls := e.sims.LeanSoft
+	ls.Faults.Always(&sim.Fault{Status: 503})
+	data, _ := json.Marshal(customerEvent(t, "C-WAIT-1", nil).Data)
+	post := func(wait string) (int, statusBody) {
+		code, _, sb := h.do("POST", "/v1/events/customer.created", ingestToken, data, map[string]string{"Idempotency-Key": "cust-1", "Prefer": wait})
+		return code, sb
+	}
+	if code, _ := post("wait=1"); code != 202 {
+		t.Fatalf("Lean Soft down: %d, want 202", code)
+	}
+	code, _, sb := h.do("GET", "/v1/events/cust-1", ingestToken, nil, nil)
+	states := map[string]string{}
+	for _, r := range sb.Routes {
+		states[r.Route] = r.State
+	}
+	if code != 200 || sb.Done || states["dia-customer"] != "succeeded" || states["leansoft-customer"] != "in-progress" {
+		t.Fatalf("one route done, one retrying: %d %+v", code, sb)
+	}
+	ls.Faults.Reset()
+	code, sb = post("wait=10")
+	if code != 200 || !sb.Done || len(sb.Outcomes) != 2 || !sb.Duplicate {
+		t.Fatalf("both done: %d %+v", code, sb)
+	}
+	if n, _ := cardsWithCode(e.sims.DIA, "C-WAIT-1"); n != 1 || ls.Count() != 1 {
+		t.Fatalf("DİA cards %d, Lean Soft customers %d; want 1 each", n, ls.Count())
 	}
 }
