@@ -54,7 +54,7 @@ func (a *App) extraHTTP(mux *http.ServeMux) {
 		a.log.Error("admin API and operator page unavailable", zap.Error(err))
 		return
 	}
-	(&httpapi.Admin{Tokens: a.cfg.Admin.Tokens, Ops: o, Log: a.log.Named("admin")}).Register(mux)
+	(&httpapi.Admin{Tokens: a.cfg.Admin.Tokens, Ops: o, Log: a.log.Named("admin"), Events: ev}).Register(mux)
 }
 
 // events is the event status and Prefer: wait service over the routes this process runs.

@@ -23,6 +23,8 @@ type Admin struct {
 	Log    *zap.Logger
 	// MaxReplay bounds one replay or purge request (0: 10,000 dead letters).
 	MaxReplay int
+	// Events, when set, gives the operator page its event search and timeline.
+	Events *Events
 }
 
 const disabledAdmin = "the admin API and operator page are disabled: set KOPRU_ADMIN_TOKENS (comma-separated bearer tokens) to enable them"
@@ -50,6 +52,7 @@ func (a *Admin) Register(mux *http.ServeMux) {
 		}
 	}
 	mux.HandleFunc("GET /v1/admin/dlq", guard(a.list))
+	mux.HandleFunc("GET /v1/admin/dlq/groups", guard(a.groups))
 	mux.HandleFunc("GET /v1/admin/dlq/{id}", guard(a.show))
 	mux.HandleFunc("POST /v1/admin/dlq/replay", guard(a.replay))
 	mux.HandleFunc("POST /v1/admin/dlq/purge", guard(a.purge))
