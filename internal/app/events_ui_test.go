@@ -90,7 +90,9 @@ func TestOperatorPageGroupsTimelineAndEditReplay(t *testing.T) {
 	if code != 200 || !strings.Contains(rep, ">replayed<") {
 		t.Fatalf("edit and replay: %d\n%s", code, rep)
 	}
-	h.eventually("page-2", func(sb statusBody) bool { return sb.Routes[0].State == "replayed" && sb.Routes[0].NewState == "succeeded" })
+	h.eventually("page-2", func(sb statusBody) bool {
+		return sb.Routes[0].State == "replayed" && sb.Routes[0].NewState == "succeeded"
+	})
 	calls := h.sim.Calls()
 	if len(calls) != 1 || !strings.HasPrefix(fmt.Sprint(calls[0].Body["CustomerCity"]), "Ankara") {
 		t.Fatalf("the simulator accepted %d calls; city %v", len(calls), calls[0].Body["CustomerCity"])
