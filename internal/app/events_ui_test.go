@@ -76,6 +76,12 @@ func TestOperatorPageGroupsTimelineAndEditReplay(t *testing.T) {
 	if code, _ := h.page("GET", "/ui/events?id=nobody", nil); code != 404 {
 		t.Fatalf("unknown event: %d", code)
 	}
+	// A business key finds the events that carry it, masked on the page.
+	code, found := h.page("GET", "/ui/events?id=99959", nil)
+	if code != 200 || strings.Count(found, `class="match"`) != 3 || !strings.Contains(found, "serialNumbers ••959") ||
+		strings.Contains(found, "99959") || !strings.Contains(found, `href="/ui/events?id=page-2"`) {
+		t.Fatalf("search by serial number: %d\n%s", code, found)
+	}
 	dlID := regexp.MustCompile(`href="/ui/dlq/(\d+)"`).FindStringSubmatch(ev)[1]
 	_, show := h.page("GET", "/ui/dlq/"+dlID, nil)
 	area := editedArea.FindStringSubmatch(show)

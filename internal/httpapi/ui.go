@@ -134,6 +134,7 @@ type page struct {
 	Groups  []ops.Group  // dead letters by route, class and normalised error
 	Event   *EventStatus // the event page's timeline
 	EventID string       // what the event page searched for
+	Matches []EventMatch // the events a business key found
 }
 
 var classes = []string{worker.ClassInvalid, worker.ClassRejected, worker.ClassExhausted, worker.ClassAmbiguous}

@@ -53,7 +53,13 @@ func (a *Admin) uiEvent(w http.ResponseWriter, r *http.Request, s session) {
 		if a.Events == nil {
 			p.Error = "event status is not available in this process"
 		} else if st, err := a.Events.Status(r.Context(), p.EventID); errors.Is(err, ErrEventNotFound) {
-			p.Error, code = "no event with id "+quote(p.EventID)+" is known (never published, or already expired)", http.StatusNotFound
+			// Not an event id: a business key (serial number, customer id, tax number, customer code)?
+			if p.Matches, err = a.Events.SearchKey(r.Context(), p.EventID, 50); err != nil {
+				p.Error = "search: " + err.Error()
+			} else if len(p.Matches) == 0 {
+				p.Error, code = "no event with id "+quote(p.EventID)+", nor with that serial number, customer id, tax number or customer code, is known", http.StatusNotFound
+			}
+			p.EventID = MaskKey(p.EventID) // a business key is personal data: do not echo it
 		} else if err != nil {
 			p.Error = "event status: " + err.Error()
 		} else {
