@@ -733,45 +733,6 @@ func TestSecretTemplateHasOnlyPlaceholders(t *testing.T) {
 	}
 }
 
-// TestScaledObjectCoversEveryRoute: one nats-jetstream trigger per route consumer on stream EVENTS.
-func TestScaledObjectCoversEveryRoute(t *testing.T) {
-	var consumers []string
-	files, _ := filepath.Glob("kubernetes/*/*/scaledobject.yaml")
-	more, _ := filepath.Glob("kubernetes/*/scaledobject.yaml")
-	files = append(files, more...)
-	if len(files) == 0 {
-		t.Fatal("no scaledobject.yaml")
-	}
-	for _, f := range files {
-		docs, err := decodeAll(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range docs {
-			spec, _ := d["spec"].(map[string]any)
-			trig, _ := spec["triggers"].([]any)
-			for _, tr := range trig {
-				tm := tr.(map[string]any)
-				if tm["type"] != "nats-jetstream" {
-					t.Errorf("%s: trigger type %v", f, tm["type"])
-					continue
-				}
-				md := tm["metadata"].(map[string]any)
-				if md["stream"] != "EVENTS" || md["account"] != "$G" || md["lagThreshold"] == nil || md["natsServerMonitoringEndpoint"] == nil {
-					t.Errorf("%s: trigger %v", f, md)
-				}
-				consumers = append(consumers, md["consumer"].(string))
-			}
-		}
-	}
-	sort.Strings(consumers)
-	want := slices.Clone(routes)
-	sort.Strings(want)
-	if !slices.Equal(consumers, want) {
-		t.Errorf("ScaledObject consumers = %v, want one per route %v", consumers, want)
-	}
-}
-
 // TestKubernetesConfigLoads: the ConfigMap's config.yaml is what `kopru run --config` accepts (unknown
 // keys are refused there) and names every route.
 func TestKubernetesConfigLoads(t *testing.T) {

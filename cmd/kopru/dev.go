@@ -153,7 +153,7 @@ func printResults(ctx context.Context, js jetstream.JetStream, stdout io.Writer)
 		if err != nil {
 			return err
 		}
-		if _, err := c.Consume(func(m jetstream.Msg) { fmt.Fprintln(stdout, describe(m)) }); err != nil {
+		if _, err := c.Consume(func(m jetstream.Msg) { fmt.Fprintln(stdout, termSafe(describe(m))) }); err != nil {
 			return err
 		}
 	}

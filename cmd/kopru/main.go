@@ -73,11 +73,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	var ue usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(stderr, "kopru %s: %s\n", args[0], ue.msg)
+		fmt.Fprintf(stderr, "kopru %s: %s\n", args[0], termBlock(ue.msg))
 		return 2
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "kopru %s: %v\n", args[0], err)
+		fmt.Fprintf(stderr, "kopru %s: %s\n", args[0], termBlock(err.Error()))
 		return 1
 	}
 	return 0

@@ -288,7 +288,8 @@ Examples:
 		if *width > 0 {
 			e = clipRunes(e, *width)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.Route, d.Class, dash(d.TargetStatus), d.Attempts, ops.FormatAge(d.Age(now)), e)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, termSafe(d.Route), termSafe(d.Class), termSafe(dash(d.TargetStatus)),
+			d.Attempts, ops.FormatAge(d.Age(now)), termSafe(e))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -342,23 +343,23 @@ Examples:
 		return writeJSONOut(stdout, d)
 	}
 	now := time.Now()
-	fmt.Fprintf(stdout, "Dead letter %d on %s\n\n", d.ID, d.Subject)
+	fmt.Fprintf(stdout, "Dead letter %d on %s\n\n", d.ID, termSafe(d.Subject))
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	for _, kv := range [][2]string{{"Route", d.Route}, {"Event id", d.EventID}, {"Class", d.Class}, {"Error", d.Error},
 		{"Attempts", strconv.Itoa(d.Attempts)}, {"Target status", dash(d.TargetStatus)},
 		{"Failed at", d.FailedAt.Format(time.RFC3339) + " (" + ops.FormatAge(d.Age(now)) + " ago)"},
 		{"Original subject", d.OriginalSubject}} {
-		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
+		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], termSafe(kv[1]))
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(stdout, "\nHeaders:")
 	tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	for _, k := range d.HeaderNames() {
-		fmt.Fprintf(tw, "  %s:\t%s\n", k, strings.Join(d.Headers[k], ", "))
+		fmt.Fprintf(tw, "  %s:\t%s\n", termSafe(k), termSafe(strings.Join(d.Headers[k], ", ")))
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(stdout, "\nEvent:")
-	fmt.Fprintln(stdout, d.Pretty())
+	fmt.Fprintln(stdout, termBlock(d.Pretty()))
 	return nil
 }
 
@@ -401,7 +402,7 @@ func classCounts(items []ops.DeadLetter) string {
 	sort.Strings(keys)
 	var parts []string
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%d %s", c[k], k))
+		parts = append(parts, fmt.Sprintf("%d %s", c[k], termSafe(k)))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -426,7 +427,7 @@ func printReport(stdout io.Writer, rep *ops.Report, asJSON bool) error {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tROUTE\tCLASS\tRESULT\tNOTE")
 	for _, it := range rep.Items {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", it.ID, it.Route, it.Class, it.Result, it.Reason)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", it.ID, termSafe(it.Route), termSafe(it.Class), it.Result, termSafe(it.Reason))
 	}
 	_ = tw.Flush()
 	keys := make([]string, 0, len(rep.Counts))
@@ -436,7 +437,7 @@ func printReport(stdout io.Writer, rep *ops.Report, asJSON bool) error {
 	sort.Strings(keys)
 	var parts []string
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %d", k, rep.Counts[k]))
+		parts = append(parts, fmt.Sprintf("%s %d", termSafe(k), rep.Counts[k]))
 	}
 	prefix := ""
 	if rep.DryRun {
@@ -480,6 +481,9 @@ Examples:
 	f, err := parseSelection(fs, ff, args, "replay", "replay")
 	if err != nil {
 		return err
+	}
+	if err := ops.CheckRate(*rate); err != nil {
+		return usageError{fmt.Sprintf("--rate %v is out of range: give %v to %v republishes per second, or 0 for no limit", *rate, ops.MinRate, ops.MaxRate)}
 	}
 	if (*edit || *editFile != "") && len(f.IDs) != 1 {
 		return usageError{"--edit and --edit-file work on exactly one dead letter: give one --id"}
@@ -680,22 +684,23 @@ Examples:
 			dlqOldest = ops.FormatAge(r.DLQOldestAge)
 		}
 		if !r.Consumer {
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t%d\t%s\t%s\n", r.Route, r.Target, r.DLQDepth, dlqOldest, clipRunes(firstOf(r.LastError, "("+r.Problem+")"), 70))
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t%d\t%s\t%s\n", termSafe(r.Route), termSafe(r.Target), r.DLQDepth, dlqOldest,
+				termSafe(clipRunes(firstOf(r.LastError, "("+r.Problem+")"), 70)))
 			continue
 		}
 		pending := strconv.FormatUint(r.Pending, 10)
 		if !r.PausedUntil.IsZero() {
 			pending += " (paused " + ops.FormatAge(time.Until(r.PausedUntil)) + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\t%s\t%s\n", r.Route, r.Target, pending, r.AckPending, r.Redelivered, oldest,
-			r.DLQDepth, dlqOldest, clipRunes(dash(r.LastError), 70))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\t%d\t%s\t%s\n", termSafe(r.Route), termSafe(r.Target), pending, r.AckPending, r.Redelivered, oldest,
+			r.DLQDepth, dlqOldest, termSafe(clipRunes(dash(r.LastError), 70)))
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(stdout)
 	tw = tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TARGET\tCIRCUIT")
 	for _, t := range st.Targets {
-		fmt.Fprintf(tw, "%s\t%s\n", t.Target, t.Circuit)
+		fmt.Fprintf(tw, "%s\t%s\n", termSafe(t.Target), termSafe(t.Circuit))
 	}
 	return tw.Flush()
 }

@@ -38,6 +38,7 @@ build_nats() {
 	go build -trimpath -ldflags "-s -w" -o bin/nats-server github.com/nats-io/nats-server/v2
 	stage nats
 	cp bin/nats-server "$staging/nats/nats-server"
+	go build -trimpath -ldflags "-s -w" -o "$staging/nats/probe" ./deploy/docker/probe
 	cp deploy/docker/nats-server.conf "$staging/nats/nats-server.conf"
 	echo "== docker build $NATS_IMAGE"
 	$DOCKER build -f deploy/docker/Dockerfile.nats-server -t "$NATS_IMAGE" "$staging/nats"
@@ -54,6 +55,7 @@ build_kopru() {
 		-o bin/kopru ./cmd/kopru
 	stage kopru
 	cp bin/kopru "$staging/kopru/kopru"
+	go build -trimpath -ldflags "-s -w" -o "$staging/kopru/probe" ./deploy/docker/probe
 	if [ -r "$CA_BUNDLE" ]; then
 		cp "$CA_BUNDLE" "$staging/kopru/certs/ca-certificates.crt"
 	else

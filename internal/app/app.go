@@ -151,7 +151,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 
 	routes := a.opts.Routes
 	if routes == nil {
-		b, err := buildRoutes(a.cfg, a.Metrics)
+		b, err := buildRoutes(a.cfg, a.Metrics, a.log)
 		if err != nil {
 			return err
 		}
@@ -181,8 +181,8 @@ func (a *App) Start(ctx context.Context) (err error) {
 		if err != nil {
 			return fmt.Errorf("listen on %s (KOPRU_HTTP_ADDR): %w", addr, err)
 		}
-		a.srv = &http.Server{Handler: httpapi.NewHandler(httpapi.Deps{Gatherer: a.reg, Ready: a.ready, Extra: a.extraHTTP}),
-			ReadHeaderTimeout: 10 * time.Second}
+		a.srv = httpapi.NewServer(httpapi.NewHandler(httpapi.Deps{Gatherer: a.reg, Ready: a.ready, Extra: a.extraHTTP}),
+			httpapi.DefaultTimeouts())
 		go func() {
 			if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				a.log.Error("http server stopped", zap.Error(err))

@@ -35,6 +35,7 @@ const (
 type httpStack struct {
 	*stack
 	base string
+	ui   *http.Client // the operator page's client, with its cookies
 }
 
 func newHTTPStack(t testing.TB, maxWait time.Duration) *httpStack {

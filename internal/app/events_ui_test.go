@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
@@ -32,7 +33,11 @@ func (h *httpStack) page(method, path string, form url.Values) (int, string) {
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	if h.ui == nil {
+		jar, _ := cookiejar.New(nil) // the page's CSRF cookie
+		h.ui = &http.Client{Jar: jar}
+	}
+	resp, err := h.ui.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}

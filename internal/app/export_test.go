@@ -16,6 +16,6 @@ func (a *App) KillForTest() {
 
 // BuildRoutesForTest exposes the routes buildRoutes makes.
 func BuildRoutesForTest(cfg config.Config, m *metrics.Metrics) ([]worker.Route, error) {
-	b, err := buildRoutes(cfg, m)
+	b, err := buildRoutes(cfg, m, nil)
 	return b.routes, err
 }

@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/httpapi"
 	"github.com/kopru/kopru/internal/ops"
 )
@@ -54,7 +55,13 @@ func (a *App) extraHTTP(mux *http.ServeMux) {
 		a.log.Error("admin API and operator page unavailable", zap.Error(err))
 		return
 	}
-	(&httpapi.Admin{Tokens: a.cfg.Admin.Tokens, Ops: o, Log: a.log.Named("admin"), Events: ev}).Register(mux)
+	adm := &httpapi.Admin{Tokens: a.cfg.Admin.Tokens, Ops: o, Log: a.log.Named("admin"), Events: ev}
+	if kv, err := a.js.KeyValue(ctx, bus.LedgerBucket); err == nil {
+		adm.Revocations = httpapi.KVRevocations(kv) // a logout holds on every replica
+	} else {
+		a.log.Warn("operator-page logouts hold on this replica only", zap.Error(err))
+	}
+	adm.Register(mux)
 }
 
 // events is the event status and Prefer: wait service over the routes this process runs.

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 
+	"go.uber.org/zap"
+
 	"github.com/kopru/kopru/internal/config"
 	"github.com/kopru/kopru/internal/metrics"
 	"github.com/kopru/kopru/internal/target"
@@ -101,7 +103,10 @@ type built struct {
 
 // buildRoutes turns the configuration into runnable routes, each with its adapter, a shared HTTP client
 // and limiter per target, and its policy.
-func buildRoutes(cfg config.Config, m *metrics.Metrics) (built, error) {
+func buildRoutes(cfg config.Config, m *metrics.Metrics, log *zap.Logger) (built, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
 	var b built
 	clients := map[string]*target.Client{}
 	guards := map[string]*worker.Guard{}
@@ -148,11 +153,20 @@ func buildRoutes(cfg config.Config, m *metrics.Metrics) (built, error) {
 				continue
 			}
 			lc := leansoft.Config{BaseURL: cfg.LeanSoft.URL, CompanyID: cfg.LeanSoft.CompanyID, AuthHeader: cfg.LeanSoft.AuthHeader,
-				AuthValue: cfg.LeanSoft.AuthValue, DefaultReferenceGroupCode: cfg.LeanSoft.ReferenceGroupCode}
+				AuthValue: cfg.LeanSoft.AuthValue, DefaultReferenceGroupCode: cfg.LeanSoft.ReferenceGroupCode,
+				Checksums: leansoft.Checksums{TaxNumber: leansoft.Policy(cfg.LeanSoft.Checksums.TaxNumber),
+					UserIdentityNumber: leansoft.Policy(cfg.LeanSoft.Checksums.UserIdentityNumber)}}
 			if err := lc.Validate(); err != nil {
 				return b, err
 			}
-			t = leansoft.New(lc, clientFor("leansoft"))
+			lt := leansoft.New(lc, clientFor("leansoft"))
+			route := spec.Name
+			for _, c := range []string{"taxNumber", "userIdentityNumber"} {
+				m.CheckWarnings.WithLabelValues(route, c)
+			}
+			lt.Logger = log.With(zap.String("route", route))
+			lt.Warned = func(v *leansoft.Violation) { m.CheckWarnings.WithLabelValues(route, v.Check()).Inc() }
+			t = lt
 		case "licrus ServiceForm/Create":
 			if cfg.Licrus.URL == "" {
 				continue

@@ -444,6 +444,7 @@ func TestLeanSoftCustomerRouteFromConfig(t *testing.T) {
 func TestLeanSoftInvalidAndRejectedFromConfig(t *testing.T) {
 	e := newE2E(t)
 	e.cfg.Routes = map[string]config.Route{"dia-customer": {Enabled: new(false)}}
+	e.cfg.LeanSoft.Checksums.UserIdentityNumber = "enforce" // the default is warn (RULES.md)
 	e.start(nil)
 	dlq := e.watch(bus.StreamDLQ, "dlq.>")
 	outs := e.watch(bus.StreamOutcomes, "outcomes.>")

@@ -84,6 +84,16 @@ type LeanSoft struct {
 	AuthHeader         string `yaml:"authHeader"`
 	AuthValue          string `yaml:"authValue"`
 	ReferenceGroupCode string `yaml:"referenceGroupCode"`
+	// Checksums sets the policy (enforce, warn or off; empty: the default) of each number check Köprü
+	// adds on top of the Lean Soft doc; internal/target/leansoft/RULES.md says what each does.
+	Checksums LeanSoftChecksums `yaml:"checksums"`
+}
+
+// LeanSoftChecksums is leansoft.checksums: {taxNumber: enforce, userIdentityNumber: warn} are the
+// defaults.
+type LeanSoftChecksums struct {
+	TaxNumber          string `yaml:"taxNumber"`
+	UserIdentityNumber string `yaml:"userIdentityNumber"`
 }
 
 // DIA configures the DİA routes.

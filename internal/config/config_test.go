@@ -104,3 +104,18 @@ func TestEmptyFileIsTheZeroConfig(t *testing.T) {
 		t.Fatalf("zero config not valid: %+v", c)
 	}
 }
+
+func TestLeanSoftChecksumsFromFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kopru.yaml")
+	yaml := "leansoft:\n  checksums:\n    taxNumber: warn\n    userIdentityNumber: \"off\"\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.LeanSoft.Checksums; got.TaxNumber != "warn" || got.UserIdentityNumber != "off" {
+		t.Fatalf("checksums = %+v", got)
+	}
+}

@@ -43,7 +43,7 @@ type Envelope struct {
 	Data            json.RawMessage `json:"data"`
 }
 
-// Decode parses and checks an envelope: valid UTF-8 JSON object, specversion "1.0", non-empty id,
+// Decode parses and checks an envelope: valid UTF-8 JSON object, specversion "1.0", an id CheckID accepts,
 // source and type, an RFC 3339 time when present, datacontenttype application/json when present, and
 // data a JSON object. Errors wrap ErrInvalid and read as one line.
 func Decode(b []byte) (*Envelope, error) {
@@ -71,10 +71,8 @@ func (e *Envelope) check() error {
 		return invalidf("envelope has no specversion (want \"1.0\")")
 	case e.SpecVersion != "1.0":
 		return invalidf("unsupported specversion %q (want \"1.0\")", clip(e.SpecVersion))
-	case strings.TrimSpace(e.ID) == "":
-		return invalidf("envelope has no id")
-	case len(e.ID) > 200:
-		return invalidf("envelope id is longer than 200 characters")
+	case CheckID(e.ID) != nil:
+		return CheckID(e.ID)
 	case strings.TrimSpace(e.Source) == "":
 		return invalidf("envelope has no source")
 	case strings.TrimSpace(e.Type) == "":

@@ -25,6 +25,11 @@ type Admin struct {
 	MaxReplay int
 	// Events, when set, gives the operator page its event search and timeline.
 	Events *Events
+	// Revocations records operator-page logouts (nil: in this process only; KVRevocations shares them
+	// between replicas).
+	Revocations Revocations
+
+	logins *loginLimiter
 }
 
 const disabledAdmin = "the admin API and operator page are disabled: set KOPRU_ADMIN_TOKENS (comma-separated bearer tokens) to enable them"
@@ -38,6 +43,10 @@ func (a *Admin) Register(mux *http.ServeMux) {
 	if a.MaxReplay <= 0 {
 		a.MaxReplay = 10000
 	}
+	if a.Revocations == nil {
+		a.Revocations = newMemRevocations()
+	}
+	a.logins = newLoginLimiter()
 	guard := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			if ts.empty() {
@@ -167,6 +176,7 @@ func (a *Admin) readSelection(w http.ResponseWriter, r *http.Request) (selection
 }
 
 func (a *Admin) replay(w http.ResponseWriter, r *http.Request) {
+	extendWrite(w, time.Hour) // thousands of dead letters, perhaps rate-limited
 	s, f, ok := a.readSelection(w, r)
 	if !ok {
 		return
@@ -191,6 +201,7 @@ func (a *Admin) replay(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Admin) purge(w http.ResponseWriter, r *http.Request) {
+	extendWrite(w, time.Hour) // thousands of dead letters, perhaps rate-limited
 	s, f, ok := a.readSelection(w, r)
 	if !ok {
 		return
@@ -216,7 +227,7 @@ func (a *Admin) fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ops.ErrNotFound):
 		writeJSON(w, http.StatusNotFound, problemResponse{Error: err.Error()})
-	case errors.Is(err, ops.ErrNoFilter), errors.Is(err, ops.ErrEdit):
+	case errors.Is(err, ops.ErrNoFilter), errors.Is(err, ops.ErrEdit), errors.Is(err, ops.ErrOption):
 		writeJSON(w, http.StatusBadRequest, problemResponse{Error: err.Error()})
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		writeJSON(w, http.StatusServiceUnavailable, problemResponse{Error: "stopped before the end: " + err.Error()})

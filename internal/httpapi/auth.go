@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // tokenSet holds bearer tokens as SHA-256 digests, so every comparison is over equal lengths and runs
@@ -63,5 +64,14 @@ func (ts tokenSet) mac(i int, parts ...string) []byte {
 
 func unauthorized(w http.ResponseWriter, realm, msg string) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm+`"`)
+	refuseBody(w)
 	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": msg})
+}
+
+// refuseBody ends the connection after this answer without reading the request's body: a request
+// refused before its body (no valid token, throttled) must not hold the server while a stranger
+// trickles, or never sends, the bytes it announced. net/http would otherwise drain up to 256 KiB.
+func refuseBody(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 }

@@ -87,7 +87,7 @@ func (in *Ingest) Register(mux *http.ServeMux) {
 			return
 		}
 		ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if err != nil || (ct != "application/json" && ct != "application/cloudevents+json" && !strings.HasSuffix(ct, "+json")) {
+		if err != nil || (ct != "application/json" && ct != "application/cloudevents+json") {
 			writeJSON(w, http.StatusUnsupportedMediaType, problemResponse{Error: "Content-Type must be application/json (the event data) or application/cloudevents+json (a whole CloudEvent)"})
 			return
 		}

@@ -1,10 +1,9 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"embed"
-	"encoding/base64"
 	"errors"
 	"html/template"
 	"net/http"
@@ -48,64 +47,30 @@ var uiTmpl = template.Must(template.New("ui").Funcs(template.FuncMap{
 	},
 }).ParseFS(uiFS, "ui.html"))
 
-// Cookie of a UI session: "<sid>.<expiry unix>.<mac>", the mac made with a key derived from the admin
-// token used to log in. Nothing is stored on the server, so any replica accepts it, and removing a
-// token from KOPRU_ADMIN_TOKENS ends its sessions.
-const (
-	sessionCookie = "kopru_ui"
-	sessionTTL    = 12 * time.Hour
-)
-
-type session struct {
-	key  int    // index of the admin token
-	sid  string // "bearer" for a request that carries the token itself
-	csrf string
-}
-
-func (ts tokenSet) newSession(key int, now time.Time) (string, session) {
-	b := make([]byte, 18)
-	_, _ = rand.Read(b)
-	sid := base64.RawURLEncoding.EncodeToString(b)
-	exp := strconv.FormatInt(now.Add(sessionTTL).Unix(), 10)
-	mac := base64.RawURLEncoding.EncodeToString(ts.mac(key, "session", sid, exp))
-	return sid + "." + exp + "." + mac, ts.session(key, sid)
-}
-
-func (ts tokenSet) session(key int, sid string) session {
-	return session{key: key, sid: sid, csrf: base64.RawURLEncoding.EncodeToString(ts.mac(key, "csrf", sid))}
-}
-
-// authUI accepts the admin token as a bearer header, or a valid session cookie.
-func (ts tokenSet) authUI(r *http.Request, now time.Time) (session, bool) {
+// authUI accepts the admin token as a bearer header, or a valid session cookie that was not revoked.
+// For a bearer request it may return a CSRF cookie to set.
+func (a *Admin) authUI(ts tokenSet, r *http.Request, now time.Time) (session, *http.Cookie, bool) {
 	if i := ts.match(bearer(r)); i >= 0 {
-		return ts.session(i, "bearer"), true
+		s, c := ts.bearerSession(i, r, now)
+		return s, c, true
 	}
 	c, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return session{}, false
+		return session{}, nil, false
 	}
-	parts := strings.Split(c.Value, ".")
-	if len(parts) != 3 {
-		return session{}, false
+	s, ok := ts.parseSession(c.Value, now)
+	if !ok {
+		return session{}, nil, false
 	}
-	exp, err := strconv.ParseInt(parts[1], 10, 64)
-	if err != nil || now.Unix() > exp {
-		return session{}, false
-	}
-	mac, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil {
-		return session{}, false
-	}
-	found := -1
-	for i := range ts.keys {
-		if hmac.Equal(mac, ts.mac(i, "session", parts[0], parts[1])) {
-			found = i
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if revoked, err := a.Revocations.Revoked(ctx, s.sid); err != nil || revoked {
+		if err != nil {
+			a.Log.Warn("session revocation check failed; refusing the session", zap.Error(err))
 		}
+		return session{}, nil, false
 	}
-	if found < 0 {
-		return session{}, false
-	}
-	return ts.session(found, parts[0]), true
+	return s, nil, true
 }
 
 func (s session) checkCSRF(r *http.Request) bool {
@@ -168,8 +133,10 @@ func (a *Admin) registerUI(mux *http.ServeMux, ts tokenSet) {
 				a.render(w, http.StatusServiceUnavailable, "message", page{Title: "Disabled", Error: disabledAdmin})
 				return
 			}
-			s, ok := ts.authUI(r, time.Now())
+			now := time.Now()
+			s, cc, ok := a.authUI(ts, r, now)
 			if !ok {
+				refuseBody(w)
 				if r.Method == http.MethodGet {
 					http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
 					return
@@ -177,6 +144,19 @@ func (a *Admin) registerUI(mux *http.ServeMux, ts tokenSet) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="kopru-admin"`)
 				a.render(w, http.StatusUnauthorized, "message", page{Title: "Log in", Error: "log in first", Back: "/ui/login"})
 				return
+			}
+			if cc != nil {
+				if r.Method == http.MethodPost {
+					// A new CSRF nonce: no form can carry its token yet.
+					a.render(w, http.StatusForbidden, "message", page{Title: "Refused", Error: "the form's CSRF token is missing or wrong: reload the page and try again", Back: "/ui/"})
+					return
+				}
+				cc.Secure = secure(r)
+				http.SetCookie(w, cc)
+			}
+			if v, age := ts.renewal(s, now); v != "" {
+				http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: v, Path: "/ui/", HttpOnly: true, Secure: secure(r),
+					SameSite: http.SameSiteStrictMode, MaxAge: age})
 			}
 			if r.Method == http.MethodPost {
 				r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -196,19 +176,34 @@ func (a *Admin) registerUI(mux *http.ServeMux, ts tokenSet) {
 			a.render(w, http.StatusServiceUnavailable, "message", page{Title: "Disabled", Error: disabledAdmin})
 			return
 		}
+		client := clientKey(r)
+		if d := a.logins.wait(client); d > 0 { // before the body is read
+			refuseBody(w)
+			w.Header().Set("Retry-After", strconv.Itoa(int(d.Seconds())+1))
+			a.render(w, http.StatusTooManyRequests, "login", page{Title: "Log in", Error: "too many wrong tokens from your address: wait a little and try again"})
+			return
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 		i := ts.match(r.PostFormValue("token"))
 		if i < 0 {
-			time.Sleep(300 * time.Millisecond) // slow down guessing
+			a.logins.fail(client)
+			a.Log.Info("operator page login refused", zap.String("client", client))
 			a.render(w, http.StatusUnauthorized, "login", page{Title: "Log in", Error: "that is not an admin token"})
 			return
 		}
 		v, _ := ts.newSession(i, time.Now())
 		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: v, Path: "/ui/", HttpOnly: true, Secure: secure(r),
-			SameSite: http.SameSiteStrictMode, MaxAge: int(sessionTTL.Seconds())})
+			SameSite: http.SameSiteStrictMode, MaxAge: int(sessionIdle.Seconds())})
 		http.Redirect(w, r, "/ui/", http.StatusSeeOther)
 	})
-	mux.HandleFunc("POST /ui/logout", guard(func(w http.ResponseWriter, r *http.Request, _ session) {
+	mux.HandleFunc("POST /ui/logout", guard(func(w http.ResponseWriter, r *http.Request, s session) {
+		if !s.bearer {
+			if err := a.Revocations.Revoke(r.Context(), s.sid, time.Unix(s.exp, 0)); err != nil {
+				a.Log.Warn("logout could not be recorded", zap.Error(err))
+				a.render(w, http.StatusServiceUnavailable, "message", page{Title: "Log out", Error: "the logout could not be recorded; try again", Back: "/ui/"})
+				return
+			}
+		}
 		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/ui/", HttpOnly: true, Secure: secure(r),
 			SameSite: http.SameSiteStrictMode, MaxAge: -1})
 		http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
@@ -224,7 +219,7 @@ func (a *Admin) registerUI(mux *http.ServeMux, ts tokenSet) {
 }
 
 func (a *Admin) basePage(title string, s session) page {
-	return page{Title: title, CSRF: s.csrf, Cookie: s.sid != "bearer", Routes: a.Ops.Routes(), Classes: classes, Now: time.Now()}
+	return page{Title: title, CSRF: s.csrf, Cookie: !s.bearer, Routes: a.Ops.Routes(), Classes: classes, Now: time.Now()}
 }
 
 func uiFilter(q url.Values) (ops.Filter, string) {

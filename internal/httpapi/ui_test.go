@@ -184,8 +184,21 @@ func TestUIInChromium(t *testing.T) {
 	if am == nil || cm == nil {
 		t.Fatalf("no replay form with a CSRF token:\n%s", dom)
 	}
+	// The CSRF token belongs to the browser session it was made for (a nonce in its kopru_csrf cookie):
+	// post as such a session, with the token of a page it loaded.
+	jar, _ := cookiejar.New(nil)
+	bc := &http.Client{Jar: jar, CheckRedirect: noRedirect}
+	pg, err := bc.Get(proxy.URL + "/ui/dlq/" + sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, _ := io.ReadAll(pg.Body)
+	pg.Body.Close()
+	if cm = csrfRe.FindStringSubmatch(string(pb)); cm == nil {
+		t.Fatalf("no CSRF token in the page:\n%s", pb)
+	}
 	post := func(form url.Values) (int, string) {
-		resp, err := http.PostForm(proxy.URL+am[1], form)
+		resp, err := bc.PostForm(proxy.URL+am[1], form)
 		if err != nil {
 			t.Fatal(err)
 		}

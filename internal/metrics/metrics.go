@@ -51,6 +51,7 @@ type Metrics struct {
 	EndToEnd        *prometheus.HistogramVec // route
 	Circuit         *prometheus.GaugeVec     // target
 	CallNumberParse *prometheus.CounterVec   // route
+	CheckWarnings   *prometheus.CounterVec   // route, check: events sent although a check under policy warn failed
 	LedgerOps       *prometheus.CounterVec   // op, result
 	BuildInfo       *prometheus.GaugeVec     // version, goversion
 }
@@ -87,13 +88,15 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Circuit breaker per target: 0 closed, 1 half-open, 2 open."}, []string{"target"}),
 		CallNumberParse: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_callnumber_parse_failures_total",
 			Help: "Successful vendor answers whose call number could not be parsed."}, []string{"route"}),
+		CheckWarnings: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_check_warnings_total",
+			Help: "Events sent although a Köprü-added check under policy warn failed (e.g. a TCKN checksum)."}, []string{"route", "check"}),
 		LedgerOps: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_ledger_operations_total",
 			Help: "Idempotency ledger operations per op and result (ok, exists, conflict, error)."}, []string{"op", "result"}),
 		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kopru_build_info",
 			Help: "Always 1; labels say what was built."}, []string{"version", "goversion"}),
 	}
 	reg.MustRegister(m.EventsReceived, m.Events, m.Attempts, m.Retries, m.TargetDuration, m.Inflight, m.Pending,
-		m.AckPending, m.DLQMessages, m.DLQOldestAge, m.EndToEnd, m.Circuit, m.CallNumberParse, m.LedgerOps, m.BuildInfo)
+		m.AckPending, m.DLQMessages, m.DLQOldestAge, m.EndToEnd, m.Circuit, m.CallNumberParse, m.CheckWarnings, m.LedgerOps, m.BuildInfo)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.BuildInfo.WithLabelValues(Version, runtime.Version()).Set(1)
 	for _, op := range LedgerOps {

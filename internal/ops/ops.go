@@ -31,6 +31,9 @@ var (
 	ErrNotFound = errors.New("dead letter not found")
 	ErrNoFilter = errors.New("no selection: name a route, a class, ids or another filter (or select all)")
 	ErrEdit     = errors.New("edited event refused")
+	// ErrOption: a filter or option is malformed (a route name that cannot be a subject token, a rate
+	// out of range); the caller's mistake, not the server's.
+	ErrOption = errors.New("invalid option")
 )
 
 // Route is one line of the route table that Status reports on (callers pass app.Table).
@@ -213,6 +216,9 @@ func (o *Ops) List(ctx context.Context, f Filter) (*ListResult, error) {
 
 // scan reads the DLQ with f; f.Limit 0 means no limit.
 func (o *Ops) scan(ctx context.Context, f Filter) (*ListResult, error) {
+	if err := checkRouteName(f.Route); err != nil {
+		return nil, err
+	}
 	res := &ListResult{Items: []DeadLetter{}}
 	if len(f.IDs) > 0 {
 		for _, id := range f.IDs {
@@ -303,7 +309,20 @@ func (o *Ops) scan(ctx context.Context, f Filter) (*ListResult, error) {
 	}
 }
 
+// checkRouteName refuses a route filter that cannot be one token of a dlq.<route> subject.
+func checkRouteName(route string) error {
+	for _, r := range route {
+		if r <= ' ' || r == 0x7f || r == '.' || r == '*' || r == '>' {
+			return fmt.Errorf("%w: route %q is not a route name (no spaces, dots, wildcards or control characters)", ErrOption, route)
+		}
+	}
+	return nil
+}
+
 func (o *Ops) get(ctx context.Context, id uint64) (*jetstream.RawStreamMsg, error) {
+	if id == 0 { // stream sequences start at 1; JetStream answers 0 with a request error
+		return nil, fmt.Errorf("%w: %d", ErrNotFound, id)
+	}
 	m, err := o.dlq.GetMsg(ctx, id)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, fmt.Errorf("%w: %d", ErrNotFound, id)

@@ -3,6 +3,8 @@ package ops
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -105,12 +107,45 @@ func (o *Ops) Select(ctx context.Context, f Filter) ([]DeadLetter, error) {
 	return res.Items, nil
 }
 
-// ReplayMsgID is the Nats-Msg-Id of the replay of dead letter seq of event eventID.
+// ReplayMsgID is the Nats-Msg-Id of the replay of dead letter seq of event eventID. An id that could not
+// travel in a header unchanged (see event.CheckID) is replaced by a digest of it.
 func ReplayMsgID(eventID string, seq uint64) string {
-	if eventID == "" {
+	switch {
+	case eventID == "":
 		eventID = "no-id"
+	case event.CheckID(eventID) != nil:
+		sum := sha256.Sum256([]byte(eventID))
+		eventID = "sha256-" + hex.EncodeToString(sum[:16])
 	}
 	return eventID + "/replay/" + strconv.FormatUint(seq, 10)
+}
+
+// storedEventID returns the id inside a dead letter's stored event, or fallback (the Kopru-Event-Id
+// header) when the bytes hold no string id. The header can differ: NATS trims header values.
+func storedEventID(data []byte, fallback string) string {
+	var probe struct {
+		ID *string `json:"id"`
+	}
+	if json.Unmarshal(data, &probe) == nil && probe.ID != nil && *probe.ID != "" {
+		return *probe.ID
+	}
+	return fallback
+}
+
+// MaxRate is the highest replay rate accepted (republishes per second); MinRate the lowest above 0.
+const (
+	MaxRate = 10000
+	MinRate = 0.01
+)
+
+// CheckRate refuses a replay rate that is not 0 (no limit) or within [MinRate, MaxRate]; the error
+// wraps ErrOption.
+func CheckRate(rate float64) error {
+	if rate == 0 || (rate >= MinRate && rate <= MaxRate) {
+		return nil
+	}
+	return fmt.Errorf("%w: rate %v is out of range: give %v to %v republishes per second, or 0 for no limit",
+		ErrOption, rate, MinRate, MaxRate)
 }
 
 // Replay puts the selected dead letters back on their original subjects, oldest first. For each: the
@@ -123,6 +158,9 @@ func ReplayMsgID(eventID string, seq uint64) string {
 func (o *Ops) Replay(ctx context.Context, ro ReplayOptions) (*Report, error) {
 	if ro.Edit != nil && len(ro.IDs) != 1 {
 		return nil, fmt.Errorf("%w: an edit applies to exactly one dead letter (one id)", ErrEdit)
+	}
+	if err := CheckRate(ro.Rate); err != nil {
+		return nil, err
 	}
 	items, err := o.Select(ctx, ro.Filter)
 	if err != nil {
@@ -137,6 +175,7 @@ func (o *Ops) Replay(ctx context.Context, ro ReplayOptions) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
+		items[0].EventID = storedEventID(m.Data, items[0].EventID)
 		if _, _, err := o.checkEdit(items[0], m.Data, ro.Edit.Event); err != nil {
 			return nil, err // refused before anything changes
 		}
@@ -182,7 +221,6 @@ func (o *Ops) replayOne(ctx context.Context, d DeadLetter, ro ReplayOptions) Ite
 		it.Result, it.Reason = ResultSkipped, fmt.Sprintf("original subject %q is not on events.>", d.OriginalSubject)
 		return it
 	}
-	it.ReplayMsgID = ReplayMsgID(d.EventID, d.ID)
 	m, err := o.get(ctx, d.ID)
 	if errors.Is(err, ErrNotFound) {
 		it.Result, it.Reason = ResultAlreadyRemoved, "the dead letter is no longer in the DLQ (replayed or purged meanwhile)"
@@ -192,6 +230,11 @@ func (o *Ops) replayOne(ctx context.Context, d DeadLetter, ro ReplayOptions) Ite
 		it.Result, it.Reason = ResultFailed, err.Error()
 		return it
 	}
+	// The ledger key, the edit check and the replay's message id use the id the worker saw: the one in
+	// the stored event, not the (trimmed) header.
+	d.EventID = storedEventID(m.Data, d.EventID)
+	it.EventID = d.EventID
+	it.ReplayMsgID = ReplayMsgID(d.EventID, d.ID)
 	data := m.Data
 	msg := nats.NewMsg(d.OriginalSubject)
 	if ro.Edit != nil {
@@ -235,6 +278,11 @@ func (o *Ops) replayOne(ctx context.Context, d DeadLetter, ro ReplayOptions) Ite
 		}
 	}
 	msg.Data = data
+	// The ticket is what makes the other routes of this event type honour Kopru-Replay-Route.
+	if err := o.ledger.PutReplayTicket(ctx, it.ReplayMsgID, data, d.Route); err != nil {
+		it.Result, it.Reason = ResultFailed, "replay ticket not written, dead letter kept: "+err.Error()
+		return it
+	}
 	msg.Header.Set(worker.HdrReplayRoute, d.Route)
 	msg.Header.Set(worker.HdrReplayOf, strconv.FormatUint(d.ID, 10))
 	msg.Header.Set(nats.MsgIdHdr, it.ReplayMsgID)
@@ -296,12 +344,7 @@ func (o *Ops) checkEdit(d DeadLetter, orig, edited []byte) ([]byte, []string, er
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %s", ErrEdit, event.Reason(err))
 	}
-	wantID := d.EventID
-	if wantID == "" {
-		if oe, err := event.Decode(orig); err == nil {
-			wantID = oe.ID
-		}
-	}
+	wantID := storedEventID(orig, d.EventID)
 	if env.ID != wantID {
 		return nil, nil, fmt.Errorf("%w: the event id must stay %q (got %q)", ErrEdit, wantID, env.ID)
 	}
@@ -327,10 +370,12 @@ func (o *Ops) checkEdit(d DeadLetter, orig, edited []byte) ([]byte, []string, er
 }
 
 // Changed lists the JSON paths ("/data/customer/city") whose values differ between a and b. Arrays
-// are compared whole. When a is not JSON it returns ["/"].
+// are compared whole. Numbers are compared as written, since the mappings read them that way
+// (`2.0` and `1e3` are refused where `2` and `1000` are accepted): `2.0` edited to `2` is a change.
+// When a is not JSON it returns ["/"].
 func Changed(a, b []byte) []string {
 	var va, vb any
-	if json.Unmarshal(a, &va) != nil || json.Unmarshal(b, &vb) != nil {
+	if decodeNumbers(a, &va) != nil || decodeNumbers(b, &vb) != nil {
 		return []string{"/"}
 	}
 	var out []string
@@ -400,4 +445,17 @@ func (o *Ops) Purge(ctx context.Context, po PurgeOptions) (*Report, error) {
 		o.log.Info("dead letters purged", zap.Int("selected", len(items)), zap.Any("counts", rep.Counts))
 	}
 	return rep, nil
+}
+
+// decodeNumbers unmarshals b into v keeping numbers as json.Number (their text).
+func decodeNumbers(b []byte, v *any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("trailing data")
+	}
+	return nil
 }

@@ -145,6 +145,24 @@ func (g *Guard) record(o outcome, now time.Time) {
 	if state != prev {
 		g.notify(state, until)
 	}
+	if state == CircuitOpen && o == callFailed { // opened, or opened again: a new until
+		time.AfterFunc(g.cfg.OpenFor, func() { g.expire(until) })
+	}
+}
+
+// expire moves an open circuit to half-open when its open time (until) is over, so the state (and
+// kopru_circuit_state, and kopru status) follows the timer on an idle system too: without it the
+// circuit would stay "open" until the next call, long after the vendor recovered. The next call is
+// the probe, as before. A circuit opened again since (a later until) is left alone.
+func (g *Guard) expire(until time.Time) {
+	g.mu.Lock()
+	if g.state != CircuitOpen || !g.openUntil.Equal(until) {
+		g.mu.Unlock()
+		return
+	}
+	g.state, g.probing = CircuitHalfOpen, false
+	g.mu.Unlock()
+	g.notify(CircuitHalfOpen, time.Time{})
 }
 
 func (g *Guard) notify(state int, until time.Time) {

@@ -136,3 +136,49 @@ func TestBackoffGrowsWithJitterAndCap(t *testing.T) {
 		t.Fatalf("lease %v not longer than an attempt %v", p.Lease(), p.AttemptTimeout)
 	}
 }
+
+// TestGuardOpenExpiresToHalfOpenWhenIdle: with no call at all after the circuit opened, the state
+// (which kopru_circuit_state and kopru status show) moves to half-open when the open time is over,
+// and the next call is the probe. A circuit opened again meanwhile keeps its later deadline.
+func TestGuardOpenExpiresToHalfOpenWhenIdle(t *testing.T) {
+	const openFor = 80 * time.Millisecond
+	g := NewGuard("licrus", GuardConfig{FailureThreshold: 1, OpenFor: openFor})
+	changes := make(chan int, 10)
+	g.OnChange(func(s int, _ time.Time) { changes <- s })
+	start := time.Now()
+	g.record(callFailed, start)
+	if s := <-changes; s != CircuitOpen {
+		t.Fatalf("first change %d, want open", s)
+	}
+	time.Sleep(openFor / 2)
+	g.record(callFailed, time.Now()) // opened again (an in-flight call failed): a later until
+	select {
+	case s := <-changes:
+		t.Fatalf("change %d at %v, before any open time was over", s, time.Since(start))
+	case <-time.After(openFor*3/4 - 10*time.Millisecond): // past the first until, before the second
+	}
+	if st, _ := g.State(); st != CircuitOpen {
+		t.Fatalf("state %d before the later until", st)
+	}
+	select {
+	case s := <-changes:
+		if s != CircuitHalfOpen {
+			t.Fatalf("change %d, want half-open", s)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the circuit stayed open on an idle guard after its open time")
+	}
+	if st, _ := g.State(); st != CircuitHalfOpen {
+		t.Fatalf("state %d after the open time, want half-open", st)
+	}
+	if ok, _ := g.allow(time.Now()); !ok {
+		t.Fatal("no probe after half-open")
+	}
+	if ok, _ := g.allow(time.Now()); ok {
+		t.Fatal("a second call went through while the probe is out")
+	}
+	g.record(callOK, time.Now())
+	if st, _ := g.State(); st != CircuitClosed {
+		t.Fatalf("state %d after a good probe", st)
+	}
+}

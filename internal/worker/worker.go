@@ -256,8 +256,7 @@ func (w *Worker) handle(r *runner, msg jetstream.Msg) {
 
 func (w *Worker) process(j *job) {
 	r, msg := j.r, j.msg
-	if rr := msg.Headers().Get(HdrReplayRoute); rr != "" && rr != r.Name {
-		_ = msg.Ack() // a replay meant for another route of the same event type
+	if w.replayForAnother(j) {
 		return
 	}
 	env, err := event.Decode(msg.Data())
@@ -286,6 +285,30 @@ func (w *Worker) process(j *job) {
 		return
 	}
 	w.callLoop(j)
+}
+
+// replayForAnother settles a DLQ replay meant for another route of the same event type (acked: this
+// route already finished the event), and reports whether it did. Kopru-Replay-Route counts only on a
+// message with the replay ticket internal/ops left in the ledger for its exact id and bytes; without
+// one (a producer set the header) it is logged and the event is processed normally, never dropped.
+func (w *Worker) replayForAnother(j *job) bool {
+	h := j.msg.Headers()
+	rr := h.Get(HdrReplayRoute)
+	if rr == "" || rr == j.r.Name {
+		return false
+	}
+	route, err := w.ledger.ReplayTicket(w.base, h.Get(nats.MsgIdHdr), j.msg.Data())
+	switch {
+	case err == nil && route == rr:
+		_ = j.msg.Ack()
+		return true
+	case err != nil && !errors.Is(err, ledger.ErrNotFound):
+		w.later(j, time.Second, "ledger unavailable", err)
+		return true
+	}
+	j.logger().Warn("Kopru-Replay-Route names another route, but no Köprü replay published this message: processing it",
+		zap.String("replay_route", target.OneLine(rr)))
+	return false
 }
 
 // claim makes this delivery the owner of the event's next vendor call, or settles the delivery itself

@@ -47,13 +47,16 @@ type CustomerMapping struct {
 }
 
 // DefaultCariKartTipi is the recordType → carikarttipi map used when CustomerMapping.CariKartTipi is nil.
+// Its keys are the English names; recordType may also arrive as DİA's own codes (AL, SAT, AS) or Lean
+// Soft's (1, 2, 3, A, S, A+S), case ignored: target.RecordType reads them all, and the kart carries
+// the DİA code.
 var DefaultCariKartTipi = map[string]string{"buyer": "AL", "seller": "SAT", "both": "AS"}
 
 // customer is the part of customer.created v1 data this adapter reads. Unknown fields are ignored.
 type customer struct {
 	CustomerID flexString        `json:"customerId"`
 	Name       string            `json:"name"`
-	RecordType string            `json:"recordType"`
+	RecordType json.RawMessage   `json:"recordType"`
 	TaxNumber  flexString        `json:"taxNumber"`
 	TaxOffice  string            `json:"taxOffice"`
 	Email      string            `json:"email"`
@@ -160,10 +163,11 @@ func (m CustomerMapping) Kart(data json.RawMessage) (map[string]any, error) {
 	if types == nil {
 		types = DefaultCariKartTipi
 	}
-	if rt := strings.ToLower(strings.TrimSpace(c.RecordType)); rt != "" {
-		tip, ok := types[rt]
-		if !ok {
-			return nil, target.Invalid("customer %q: recordType %q is not buyer, seller or both", code, c.RecordType)
+	if rt, present, ok := target.RecordType(c.RecordType); present {
+		tip, known := types[rt]
+		if !ok || !known {
+			return nil, target.Invalid("customer %q: recordType %q is not buyer, seller or both (or DİA's AL, SAT, AS; Lean Soft's 1, 2, 3)",
+				code, target.RecordTypeRaw(c.RecordType))
 		}
 		kart["carikarttipi"] = tip
 	}

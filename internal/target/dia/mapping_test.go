@@ -78,6 +78,12 @@ func TestCustomerKart(t *testing.T) {
 			m["customerId"] = 4217
 			m["taxNumber"] = 1234567890
 		}), want: map[string]any{"carikartkodu": "4217", "unvan": "Acme", "carikarttipi": "AS", "verginumarasi": "1234567890", "m_adresler": addr(nil)}},
+		{name: "DİA's own combo code", data: with(func(m map[string]any) { m["recordType"] = "sat" }),
+			want: map[string]any{"carikartkodu": "C-1", "unvan": "Acme", "carikarttipi": "SAT", "verginumarasi": "1234567890", "m_adresler": addr(nil)}},
+		{name: "Lean Soft's code as an integer", data: with(func(m map[string]any) { m["recordType"] = 3 }),
+			want: map[string]any{"carikartkodu": "C-1", "unvan": "Acme", "carikarttipi": "AS", "verginumarasi": "1234567890", "m_adresler": addr(nil)}},
+		{name: "English name, upper case", data: with(func(m map[string]any) { m["recordType"] = "BUYER" }),
+			want: map[string]any{"carikartkodu": "C-1", "unvan": "Acme", "carikarttipi": "AL", "verginumarasi": "1234567890", "m_adresler": addr(nil)}},
 		{name: "record types can be overridden", mapping: CustomerMapping{CariKartTipi: map[string]string{"buyer": "AL", "seller": "SA", "both": "AS"}},
 			data: with(func(m map[string]any) { m["recordType"] = "seller" }),
 			want: map[string]any{"carikartkodu": "C-1", "unvan": "Acme", "carikarttipi": "SA", "verginumarasi": "1234567890", "m_adresler": addr(nil)}},
@@ -145,6 +151,9 @@ func TestServiceNoteKart(t *testing.T) {
 	min := func(extra map[string]any) map[string]any {
 		k := map[string]any{"_key_scf_carikart": map[string]any{"carikartkodu": "0000008"},
 			"_key_sis_kullanici": map[string]any{"kullaniciadi": "ws"}, "konu": "Konu", "tarih": "2017-03-25", "gorusmesekli": 1}
+		for a, b := range DocEmptyLinks {
+			k[a] = b
+		}
 		for a, b := range extra {
 			k[a] = b
 		}
@@ -164,7 +173,20 @@ func TestServiceNoteKart(t *testing.T) {
 			"gorusmesekli":         1, "harcananzaman": "15.00", "harcananzamanturu": "D",
 			"konu": "Parça değişimi hakkında", "note": "yanlış getirilen parçanın yenisi ile değişimi",
 			"saat": "15:55:18", "tarih": "2017-03-25",
+			"_key_gts_gorev": 0, "_key_gts_gorusme_kategori": 0, "_key_gts_gorusme_kategorileri": nil, "_key_scf_satiselemani": 0,
+			"_key_scf_siparis": 0, "_key_scf_teklif": 0, "_key_sis_rehber_karti": 0, "_key_sis_seviyekodu": 0,
 		}},
+		{name: "empty links can be left out", mapping: ServiceNoteMapping{OmitEmptyLinks: true}, data: base(), want: map[string]any{
+			"_key_scf_carikart": map[string]any{"carikartkodu": "0000008"}, "_key_sis_kullanici": map[string]any{"kullaniciadi": "ws"},
+			"konu": "Konu", "tarih": "2017-03-25", "gorusmesekli": 1}},
+		{name: "DİA unit codes, case ignored", data: with(func(m map[string]any) { m["spentTime"] = "15.00"; m["spentTimeUnit"] = "d" }),
+			want: min(map[string]any{"harcananzaman": "15.00", "harcananzamanturu": "D"})},
+		{name: "DİA unit S", data: with(func(m map[string]any) { m["spentTime"] = 1; m["spentTimeUnit"] = "S" }),
+			want: min(map[string]any{"harcananzaman": "1.00", "harcananzamanturu": "S"})},
+		{name: "Turkish unit gün", data: with(func(m map[string]any) { m["spentTime"] = 1; m["spentTimeUnit"] = "Gün" }),
+			want: min(map[string]any{"harcananzaman": "1.00", "harcananzamanturu": "G"})},
+		{name: "English unit upper case", data: with(func(m map[string]any) { m["spentTime"] = 1; m["spentTimeUnit"] = "HOURS" }),
+			want: min(map[string]any{"harcananzaman": "1.00", "harcananzamanturu": "S"})},
 		{name: "only the required fields", data: base(), want: min(nil)},
 		{name: "empty optional strings are absent", data: with(func(m map[string]any) {
 			m["serviceFormNo"], m["note"], m["time"], m["spentTime"], m["spentTimeUnit"] = "", "", "", "", ""
@@ -188,7 +210,8 @@ func TestServiceNoteKart(t *testing.T) {
 		{name: "negative spent time", data: with(func(m map[string]any) { m["spentTime"] = -1 }), invalid: "non-negative"},
 		{name: "spent time not a number", data: with(func(m map[string]any) { m["spentTime"] = "quarter" }), invalid: "non-negative"},
 		{name: "unknown unit", data: with(func(m map[string]any) { m["spentTime"] = 1; m["spentTimeUnit"] = "weeks" }), invalid: "not minutes, hours or days"},
-		{name: "unknown unit without time", data: with(func(m map[string]any) { m["spentTimeUnit"] = "D" }), invalid: "not minutes, hours or days"},
+		{name: "unknown unit without time", data: with(func(m map[string]any) { m["spentTimeUnit"] = "weeks" }), invalid: "not minutes, hours or days"},
+		{name: "DİA's unit code alone", data: with(func(m map[string]any) { m["spentTimeUnit"] = "D" }), want: min(nil)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

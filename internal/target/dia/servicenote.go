@@ -17,8 +17,9 @@ const ServiceNotlarEkle = "gts_notlar_ekle"
 // ServiceNoteMapping turns service-note.created data into a gts_notlar_ekle kart, field for field as the
 // doc's example: _key_scf_carikart {"carikartkodu"}, _key_shy_servisformu {"fisno"} (only with a
 // serviceFormNo), _key_sis_kullanici {"kullaniciadi"}, konu, note, tarih, saat, harcananzaman (text with
-// two decimals, "15.00"), harcananzamanturu, gorusmesekli. The doc's `_key_…: 0` / null links (no
-// link) are left out: the doc says fields not sent take their defaults. Its zero value is ready to use.
+// two decimals, "15.00"), harcananzamanturu, gorusmesekli, and the doc's empty links (DocEmptyLinks:
+// `_key_…: 0` and one null, meaning "no link"), so the doc's own example gives the doc's kart. Its zero
+// value is ready to use.
 //
 // Assumptions (the doc shows only one value of each): harcananzamanturu "D" is minutes (dakika); "S"
 // (saat, hours) and "G" (gün, days) are not confirmed. gorusmesekli's meaning is not documented; the
@@ -26,10 +27,40 @@ const ServiceNotlarEkle = "gts_notlar_ekle"
 type ServiceNoteMapping struct {
 	// GorusmeSekli is sent as gorusmesekli; 0 means 1, the doc's example value.
 	GorusmeSekli int
+	// OmitEmptyLinks leaves DocEmptyLinks out (the doc says fields not sent take their defaults).
+	OmitEmptyLinks bool
 }
 
-// SpentTimeUnits maps spentTimeUnit to harcananzamanturu. Only "D" appears in the doc.
+// DocEmptyLinks are the links the doc's example sends empty (0, or null for
+// _key_gts_gorusme_kategorileri); the mapping sends them the same way unless OmitEmptyLinks is set.
+var DocEmptyLinks = map[string]any{
+	"_key_gts_gorev":                0,
+	"_key_gts_gorusme_kategori":     0,
+	"_key_gts_gorusme_kategorileri": nil,
+	"_key_scf_satiselemani":         0,
+	"_key_scf_siparis":              0,
+	"_key_scf_teklif":               0,
+	"_key_sis_rehber_karti":         0,
+	"_key_sis_seviyekodu":           0,
+}
+
+// SpentTimeUnits maps spentTimeUnit's English names to harcananzamanturu. Only "D" appears in the doc.
 var SpentTimeUnits = map[string]string{"minutes": "D", "hours": "S", "days": "G"}
+
+// spentTimeUnitCodes maps every folded spelling (target.FoldCode) of spentTimeUnit to harcananzamanturu:
+// the English names (singular too), DİA's codes D, S, G and the Turkish words dakika, saat, gün.
+var spentTimeUnitCodes = map[string]string{
+	"minutes": "D", "minute": "D", "d": "D", "dakika": "D",
+	"hours": "S", "hour": "S", "s": "S", "saat": "S",
+	"days": "G", "day": "G", "g": "G", "gun": "G",
+}
+
+// SpentTimeUnitCode returns the harcananzamanturu of a spentTimeUnit, case ignored; ok is false for a
+// value that is none of the accepted spellings.
+func SpentTimeUnitCode(unit string) (code string, ok bool) {
+	code, ok = spentTimeUnitCodes[target.FoldCode(unit)]
+	return code, ok
+}
 
 // serviceNote is service-note.created v1 data. Unknown fields are ignored.
 type serviceNote struct {
@@ -49,7 +80,8 @@ var clock = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$`)
 // Kart maps service-note.created data to the kart of gts_notlar_ekle. It fails with a ClassInvalid
 // *target.Error when a required field (customerCode, user, subject, date) is missing or a value is
 // malformed (date not YYYY-MM-DD, time not HH:MM:SS, spentTime not a non-negative number, unknown
-// spentTimeUnit, customerCode over 30 characters).
+// spentTimeUnit, customerCode over 30 characters). spentTimeUnit takes the English names and DİA's
+// codes alike, case ignored (SpentTimeUnitCode); the kart carries the code.
 func (m ServiceNoteMapping) Kart(data json.RawMessage) (map[string]any, error) {
 	var n serviceNote
 	if err := json.Unmarshal(data, &n); err != nil {
@@ -101,20 +133,21 @@ func (m ServiceNoteMapping) Kart(data json.RawMessage) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	unit := strings.ToLower(strings.TrimSpace(n.SpentTimeUnit))
+	unit := strings.TrimSpace(n.SpentTimeUnit)
+	tur, known := SpentTimeUnitCode(unit)
+	if unit != "" && !known {
+		return nil, target.Invalid("service note spentTimeUnit %q is not minutes, hours or days (DİA: D, S, G)", n.SpentTimeUnit)
+	}
 	if ok {
 		if unit == "" {
-			unit = "minutes" // the doc's example unit
-		}
-		tur, known := SpentTimeUnits[unit]
-		if !known {
-			return nil, target.Invalid("service note spentTimeUnit %q is not minutes, hours or days", n.SpentTimeUnit)
+			tur = SpentTimeUnits["minutes"] // the doc's example unit
 		}
 		kart["harcananzaman"] = strconv.FormatFloat(spent, 'f', 2, 64)
 		kart["harcananzamanturu"] = tur
-	} else if unit != "" {
-		if _, known := SpentTimeUnits[unit]; !known {
-			return nil, target.Invalid("service note spentTimeUnit %q is not minutes, hours or days", n.SpentTimeUnit)
+	}
+	if !m.OmitEmptyLinks {
+		for k, v := range DocEmptyLinks {
+			kart[k] = v
 		}
 	}
 	return kart, nil

@@ -31,6 +31,72 @@ type Config struct {
 	// DefaultReferenceGroupCode is sent as CustomerReferenceGroupCode (required by Lean Soft) when the
 	// event carries none, e.g. "PYTY".
 	DefaultReferenceGroupCode string
+	// Checksums sets what Köprü does when a number fails a check that Köprü adds on top of the doc
+	// (see RULES.md). The zero value is the default: tax number enforced, identity numbers warned.
+	Checksums Checksums
+}
+
+// Policy is what a Köprü-added check does when it fails: PolicyEnforce dead-letters the event as
+// invalid (nothing is sent), PolicyWarn sends it and reports a masked warning (Target.Warned, the log),
+// PolicyOff skips the check. "" means the field's default.
+type Policy string
+
+// The policies.
+const (
+	PolicyEnforce Policy = "enforce"
+	PolicyWarn    Policy = "warn"
+	PolicyOff     Policy = "off"
+)
+
+// Checksums holds the policy of each Köprü-added number check. The doc's own rules (required, at most
+// 11 characters, no ? / & % + ^ ' * _ " or spaces, the placeholder's e-archive e-mail) are always
+// enforced; these policies cover only what Köprü adds: the digit count and the public check digits.
+type Checksums struct {
+	// TaxNumber covers taxNumber (CustomerTaxNo): a 10-digit VKN or an 11-digit TCKN with valid check
+	// digits, the placeholder 11111111111 excepted. Default PolicyEnforce.
+	TaxNumber Policy
+	// UserIdentityNumber covers users[].identityNumber (CustomerUserIdentityCardNumber): an 11-digit TCKN
+	// with valid check digits. Default PolicyWarn: the doc's own example (12346578901) fails it.
+	UserIdentityNumber Policy
+}
+
+// Default checksum policies (RULES.md says why).
+const (
+	DefaultTaxNumberPolicy          = PolicyEnforce
+	DefaultUserIdentityNumberPolicy = PolicyWarn
+)
+
+// withDefaults normalises the policies and fills the empty ones. A policy Validate would refuse counts
+// as PolicyEnforce, the safe side.
+func (c Checksums) withDefaults() Checksums {
+	c.TaxNumber = policyOr(c.TaxNumber, DefaultTaxNumberPolicy)
+	c.UserIdentityNumber = policyOr(c.UserIdentityNumber, DefaultUserIdentityNumberPolicy)
+	return c
+}
+
+func policyOr(p, def Policy) Policy {
+	switch q, err := ParsePolicy(string(p)); {
+	case err != nil:
+		return PolicyEnforce
+	case q == "":
+		return def
+	default:
+		return q
+	}
+}
+
+// ParsePolicy reads a policy name, ignoring case and surrounding space; "" is the field's default.
+func ParsePolicy(s string) (Policy, error) {
+	switch p := Policy(strings.ToLower(strings.TrimSpace(s))); p {
+	case "", PolicyEnforce, PolicyWarn, PolicyOff:
+		return p, nil
+	}
+	return "", fmt.Errorf("%w: checksum policy %q is not enforce, warn or off", ErrConfig, s)
+}
+
+func (c Checksums) String() string {
+	d := c.withDefaults()
+	return fmt.Sprintf("{taxNumber:%s userIdentityNumber:%s}", d.TaxNumber, d.UserIdentityNumber)
 }
 
 // ErrConfig is wrapped by every error Validate returns.
@@ -60,6 +126,14 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("AuthHeader %q is set but AuthValue is empty", c.AuthHeader))
 	case c.AuthHeader != "" && !validHeaderName(c.AuthHeader):
 		errs = append(errs, fmt.Errorf("AuthHeader %q is not a valid HTTP header name", c.AuthHeader))
+	}
+	for _, p := range []struct {
+		name string
+		p    Policy
+	}{{"taxNumber", c.Checksums.TaxNumber}, {"userIdentityNumber", c.Checksums.UserIdentityNumber}} {
+		if _, err := ParsePolicy(string(p.p)); err != nil {
+			errs = append(errs, fmt.Errorf("Checksums.%s %q must be enforce, warn or off", p.name, p.p))
+		}
 	}
 	if len(errs) == 0 {
 		return nil
@@ -102,8 +176,8 @@ func (c Config) authShown() string {
 
 // String shows the configuration with AuthValue redacted.
 func (c Config) String() string {
-	return fmt.Sprintf("leansoft.Config{BaseURL:%q CompanyID:%q AuthHeader:%q AuthValue:%q DefaultReferenceGroupCode:%q}",
-		c.safeBaseURL(), c.CompanyID, c.AuthHeader, c.authShown(), c.DefaultReferenceGroupCode)
+	return fmt.Sprintf("leansoft.Config{BaseURL:%q CompanyID:%q AuthHeader:%q AuthValue:%q DefaultReferenceGroupCode:%q Checksums:%s}",
+		c.safeBaseURL(), c.CompanyID, c.AuthHeader, c.authShown(), c.DefaultReferenceGroupCode, c.Checksums)
 }
 
 // GoString is String, so %#v does not print the secret either.
@@ -122,6 +196,7 @@ func (c Config) MarshalJSON() ([]byte, error) {
 		"authHeader":                c.AuthHeader,
 		"authValue":                 c.authShown(),
 		"defaultReferenceGroupCode": c.DefaultReferenceGroupCode,
+		"checksums":                 c.Checksums.String(),
 	})
 }
 
@@ -133,6 +208,7 @@ func (c Config) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	enc.AddString("authHeader", c.AuthHeader)
 	enc.AddString("authValue", c.authShown())
 	enc.AddString("defaultReferenceGroupCode", c.DefaultReferenceGroupCode)
+	enc.AddString("checksums", c.Checksums.String())
 	return nil
 }
 
@@ -144,5 +220,6 @@ func (c Config) LogValue() slog.Value {
 		slog.String("authHeader", c.AuthHeader),
 		slog.String("authValue", c.authShown()),
 		slog.String("defaultReferenceGroupCode", c.DefaultReferenceGroupCode),
+		slog.String("checksums", c.Checksums.String()),
 	)
 }

@@ -24,8 +24,13 @@
 // customer with a wrong tax number reaches invoicing):
 //   - customerId is required (it becomes CustomerIntegrationCompanyCode, the way back upstream);
 //   - taxNumber is a 10-digit VKN with a valid check digit or an 11-digit TCKN with valid check digits
-//     (ValidVKN, ValidTCKN); the placeholder 11111111111 is accepted as it is;
-//   - users[].identityNumber is an 11-digit TCKN with valid check digits.
+//     (ValidVKN, ValidTCKN); the placeholder 11111111111 is accepted as it is. Policy
+//     Config.Checksums.TaxNumber, default enforce;
+//   - users[].identityNumber is an 11-digit TCKN with valid check digits. Policy
+//     Config.Checksums.UserIdentityNumber, default warn (the doc's own example fails it).
+//
+// A check under PolicyWarn that fails does not stop the event: it is sent, and the warning goes to
+// Target.Logger and Target.Warned; under PolicyOff the check is skipped.
 //
 // Error messages name the event field, the Lean Soft field and the rule; tax and identity numbers
 // appear only masked (all but the last two digits), phones never.
@@ -38,6 +43,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"go.uber.org/zap"
 
 	"github.com/kopru/kopru/internal/target"
 )
@@ -52,6 +59,13 @@ const (
 // Target calls CustomerSave for one configured Lean Soft company. It implements target.Target and is
 // safe for concurrent use.
 type Target struct {
+	// Logger receives one warning per failed check under PolicyWarn (masked, like the dead-letter
+	// messages); nil means none. Set it before the first Call.
+	Logger *zap.Logger
+	// Warned, when set, is called once per failed check under PolicyWarn, before the call is sent (e.g.
+	// to count it). It must be safe for concurrent use.
+	Warned func(v *Violation)
+
 	cfg    Config
 	cfgErr error // cfg.Validate(), checked once
 	client *target.Client
@@ -97,9 +111,19 @@ func (t *Target) Call(ctx context.Context, req target.Request) (target.Result, e
 	if t.cfgErr != nil {
 		return target.Result{}, &target.Error{Class: target.ClassNotSent, Reason: "config", Msg: target.OneLine(t.cfgErr.Error()), Err: t.cfgErr}
 	}
-	body, err := Map(req.Data, t.cfg)
+	body, warns, err := MapWarn(req.Data, t.cfg)
 	if err != nil {
 		return target.Result{}, err
+	}
+	for _, w := range warns {
+		if t.Logger != nil {
+			t.Logger.Warn("Lean Soft customer sent although a Köprü check failed (policy warn)",
+				zap.String("eventId", req.EventID), zap.String("field", w.Field), zap.String("vendorField", w.Vendor),
+				zap.String("rule", string(w.Rule)), zap.String("detail", w.Detail))
+		}
+		if t.Warned != nil {
+			t.Warned(w)
+		}
 	}
 	h := http.Header{}
 	if t.cfg.AuthHeader != "" {

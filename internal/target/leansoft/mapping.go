@@ -86,7 +86,7 @@ type CustomerUser struct {
 type event struct {
 	CustomerID                      string          `json:"customerId"`
 	Name                            string          `json:"name"`
-	RecordType                      string          `json:"recordType"`
+	RecordType                      json.RawMessage `json:"recordType"`
 	OrganizationType                json.RawMessage `json:"organizationType"`
 	Currency                        string          `json:"currency"`
 	TaxNumber                       string          `json:"taxNumber"`
@@ -142,8 +142,27 @@ type eventUser struct {
 	Explanation          string `json:"explanation"`
 }
 
-// recordTypes maps customer.created recordType to CustomerRecordType.
-var recordTypes = map[string]int{"buyer": 1, "seller": 2, "both": 3}
+// recordTypes maps the English name of customer.created recordType (target.RecordType reads the doc's
+// codes 1/2/3, A/S/A+S and Turkish names as well) to CustomerRecordType.
+var recordTypes = map[string]int{target.RecordBuyer: 1, target.RecordSeller: 2, target.RecordBoth: 3}
+
+// currencyNames maps the folded English (and common Turkish) names of the doc's three example
+// currencies to their codes; any other value is sent upper-cased, as the doc lists TRY, USD, EUR only
+// as examples ("ÖRNEK").
+var currencyNames = map[string]string{
+	"turkishlira": "TRY", "lira": "TRY", "tl": "TRY", "turklirasi": "TRY",
+	"usdollar": "USD", "dollar": "USD", "dolar": "USD",
+	"euro": "EUR", "avro": "EUR",
+}
+
+// currencyCode is the CustomerCurrencyCode of an event currency: a name of currencyNames becomes its
+// code, anything else is upper-cased ("try" → "TRY").
+func currencyCode(s string) string {
+	if code, ok := currencyNames[target.FoldCode(s)]; ok {
+		return code
+	}
+	return strings.ToUpper(s)
+}
 
 // organizationTypes maps a folded organisation type name (see foldName) to its Lean Soft code: the
 // digits, English names, and the doc's Turkish names with and without "şirket(i)".
@@ -159,31 +178,8 @@ var organizationTypes = map[string]string{
 	"8": "8", "public": "8", "kamu": "8",
 }
 
-// foldName lowers s, maps Turkish letters to their ASCII base (ç→c, ğ→g, ı/İ→i, ö→o, ş→s, ü→u) and drops
-// spaces, hyphens, underscores and dots, so "Şahıs Şirketi", "SAHIS_SIRKETI" and "şahısşirketi" meet.
-func foldName(s string) string {
-	var b strings.Builder
-	for _, r := range norm.NFC.String(s) {
-		switch r {
-		case ' ', '-', '_', '.', '\t':
-			continue
-		case 'ç', 'Ç':
-			r = 'c'
-		case 'ğ', 'Ğ':
-			r = 'g'
-		case 'ı', 'İ', 'I':
-			r = 'i'
-		case 'ö', 'Ö':
-			r = 'o'
-		case 'ş', 'Ş':
-			r = 's'
-		case 'ü', 'Ü':
-			r = 'u'
-		}
-		b.WriteString(strings.ToLower(string(r)))
-	}
-	return b.String()
-}
+// foldName folds a coded value for lookup (target.FoldCode).
+func foldName(s string) string { return target.FoldCode(s) }
 
 // clean trims s and puts it in Unicode NFC, the form Lean Soft's name lookups (city, district) and
 // length limits are safest with; text from some systems arrives decomposed (NFD).
@@ -192,10 +188,12 @@ func clean(s string) string { return norm.NFC.String(strings.TrimSpace(s)) }
 // Map turns the data of a customer.created v1 event into the CustomerSave body. It is pure: no I/O.
 //
 // Every field is trimmed and put in Unicode NFC; empty optional fields are omitted. recordType
-// buyer/seller/both becomes 1/2/3; organizationType (a digit 0–8, an English name such as
+// (buyer/seller/both, or the doc's 1/2/3, A/S/A+S, Alıcı/Satıcı, or DİA's AL/SAT/AS, as a string or
+// an integer, case ignored) becomes 1/2/3; organizationType (a digit 0–8, an English name such as
 // "joint-stock", or a Turkish name such as "AnonimŞirket" or "Şahıs Şirketi", case and spacing
 // ignored) becomes the string "0"–"8", and is omitted when absent (Lean Soft then uses 0); currency is
-// sent upper-cased as a string; the first two non-empty phones become CustomerPhone1/2 (more are
+// sent as a string, upper-cased ("try" → "TRY") or, for the English names "Turkish lira", "US
+// dollar" and "euro", as the code; the first two non-empty phones become CustomerPhone1/2 (more are
 // dropped); customerId becomes CustomerIntegrationCompanyCode; referenceGroupCode comes from the event,
 // else from cfg.DefaultReferenceGroupCode.
 //
@@ -205,15 +203,22 @@ func clean(s string) string { return norm.NFC.String(strings.TrimSpace(s)) }
 // personal numbers masked) and its Err is the Violations: `var vs Violations; errors.As(err, &vs)`.
 // Data that is not a JSON object of the schema's types gives a ClassInvalid error without Violations.
 func Map(data json.RawMessage, cfg Config) (Body, error) {
+	b, _, err := MapWarn(data, cfg)
+	return b, err
+}
+
+// MapWarn is Map that also returns the warnings: the Köprü-added checks that failed under
+// PolicyWarn (cfg.Checksums). The body is sent with them; their Detail is masked like a violation's.
+func MapWarn(data json.RawMessage, cfg Config) (Body, Violations, error) {
 	var ev event
 	if err := decodeEvent(data, &ev); err != nil {
-		return Body{}, err
+		return Body{}, nil, err
 	}
-	var v checker
+	v := checker{sums: cfg.Checksums.withDefaults()}
 
 	c := Customer{
 		CustomerName:                            clean(ev.Name),
-		CustomerCurrencyCode:                    strings.ToUpper(clean(ev.Currency)),
+		CustomerCurrencyCode:                    currencyCode(clean(ev.Currency)),
 		CustomerCountryName:                     clean(ev.Address.Country),
 		CustomerCityName:                        clean(ev.Address.City),
 		CustomerDistrictName:                    clean(ev.Address.District),
@@ -261,13 +266,14 @@ func Map(data json.RawMessage, cfg Config) (Body, error) {
 	v.required("customerId", "CustomerIntegrationCompanyCode", c.CustomerIntegrationCompanyCode)
 	v.required("name", "CustomerName", c.CustomerName)
 	v.maxLen("name", "CustomerName", c.CustomerName, 250)
-	rt := strings.ToLower(clean(ev.RecordType))
-	if v.required("recordType", "CustomerRecordType", rt) {
-		if n, ok := recordTypes[rt]; ok {
-			c.CustomerRecordType = n
-		} else {
-			v.add("recordType", "CustomerRecordType", RuleAllowedValues, fmt.Sprintf("is %q; it must be buyer, seller or both", short(rt)))
-		}
+	switch rt, present, ok := target.RecordType(ev.RecordType); {
+	case !present:
+		v.add("recordType", "CustomerRecordType", RuleRequired, "is required")
+	case !ok:
+		v.add("recordType", "CustomerRecordType", RuleAllowedValues, fmt.Sprintf(
+			"is %q; it must be buyer, seller or both (or Lean Soft's 1, 2, 3, A, S, A+S; DİA's AL, SAT, AS)", short(target.RecordTypeRaw(ev.RecordType))))
+	default:
+		c.CustomerRecordType = recordTypes[rt]
 	}
 	c.CustomerOrganizationType = v.organizationType(ev.OrganizationType)
 	if c.CustomerReferenceGroupCode == "" {
@@ -321,9 +327,9 @@ func Map(data json.RawMessage, cfg Config) (Body, error) {
 	}
 
 	if len(v.vs) > 0 {
-		return Body{}, v.err()
+		return Body{}, nil, v.err()
 	}
-	return Body{Customer: c}, nil
+	return Body{Customer: c}, v.warns, nil
 }
 
 // decodeEvent decodes the event data; a malformed document or a field of the wrong JSON type is

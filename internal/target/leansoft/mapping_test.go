@@ -21,15 +21,13 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
 // docIdentityNumber is the doc example's CustomerUserIdentityCardNumber. It fails the TCKN checksum
-// (its 10th digit should be 3), so Köprü refuses it. The golden event (testdata/doc-example.event.json)
-// therefore carries 12346578938 instead: the doc's first nine digits with the check digits computed.
-// Every other value, and every wire type, is the doc's. The doc's CustomerTaxNo is the placeholder
-// 11111111111 (which is not a valid TCKN either) and is accepted as the doc's placeholder, with the
-// e-archive e-mail the doc example sends.
-const (
-	docIdentityNumber   = "12346578901"
-	validIdentityNumber = "12346578938"
-)
+// (its 10th digit should be 3); under the default policy (users' identity numbers: warn) the event is
+// sent as the doc prints it, with one masked warning. The doc's CustomerTaxNo is the placeholder
+// 11111111111, accepted as it is with the e-archive e-mail the doc example sends.
+const docIdentityNumber = "12346578901"
+
+// enforceAll turns every Köprü-added check to enforce.
+var enforceAll = Config{Checksums: Checksums{TaxNumber: PolicyEnforce, UserIdentityNumber: PolicyEnforce}}
 
 func readFile(t testing.TB, name string) []byte {
 	t.Helper()
@@ -68,7 +66,8 @@ func TestMapDocExampleGolden(t *testing.T) {
 }
 
 // TestMapDocExampleMatchesDoc compares the golden body with the doc's example request, verbatim in
-// testdata/doc-example.request.json, field for field and wire type for wire type ("0" is not 0).
+// testdata/doc-example.request.json, field for field and wire type for wire type ("0" is not 0), and
+// the marshalled body with the doc's request compacted, byte for byte (order of fields included).
 func TestMapDocExampleMatchesDoc(t *testing.T) {
 	var doc, golden map[string]any
 	if err := json.Unmarshal(readFile(t, "doc-example.request.json"), &doc); err != nil {
@@ -77,15 +76,30 @@ func TestMapDocExampleMatchesDoc(t *testing.T) {
 	if err := json.Unmarshal(readFile(t, "doc-example.golden"), &golden); err != nil {
 		t.Fatal(err)
 	}
-	users := doc["Customer"].(map[string]any)["CustomerUsers"].([]any)
-	u0 := users[0].(map[string]any)
-	if u0["CustomerUserIdentityCardNumber"] != docIdentityNumber {
-		t.Fatalf("doc example changed: identity number %v", u0["CustomerUserIdentityCardNumber"])
-	}
-	u0["CustomerUserIdentityCardNumber"] = validIdentityNumber // the one documented difference
 	for _, d := range diff("", doc, golden) {
 		t.Error(d)
 	}
+	body, err := Map(readFile(t, "doc-example.event.json"), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := compactDoc(t); !bytes.Equal(got, want) {
+		t.Errorf("body is not the doc's, byte for byte:\n got %s\nwant %s", got, want)
+	}
+}
+
+// compactDoc is the doc's example request with its insignificant white space removed.
+func compactDoc(t testing.TB) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := json.Compact(&b, readFile(t, "doc-example.request.json")); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
 
 // diff lists the paths where a and b differ, including JSON type differences.
@@ -130,17 +144,108 @@ func diff(path string, a, b any) []string {
 	return nil
 }
 
-// TestMapDocIdentityNumberRefused records the decision above: the doc's own identity number is refused
-// by Köprü's checksum rule, and the message does not print it.
-func TestMapDocIdentityNumberRefused(t *testing.T) {
-	data := bytes.Replace(readFile(t, "doc-example.event.json"), []byte(validIdentityNumber), []byte(docIdentityNumber), 1)
-	_, err := Map(data, Config{})
-	v := onlyViolation(t, err)
-	if v.Field != "users[0].identityNumber" || v.Rule != RuleChecksum {
-		t.Errorf("violation = %+v, want users[0].identityNumber checksum", v)
+// TestMapChecksumPolicies: the doc's own identity number, and a tax number with a wrong check digit,
+// under each policy. enforce refuses (masked), warn sends with a masked warning, off sends silently.
+// The defaults send the doc's example and refuse the tax number.
+func TestMapChecksumPolicies(t *testing.T) {
+	docEvent := readFile(t, "doc-example.event.json")
+	badTax := valid()
+	badTax["taxNumber"] = "4540536921"
+	tests := []struct {
+		name      string
+		data      []byte
+		sums      Checksums
+		wantErr   bool
+		wantWarns int
+		field     string
+		rule      Rule
+	}{
+		{"doc identity number, default", docEvent, Checksums{}, false, 1, "users[0].identityNumber", RuleChecksum},
+		{"doc identity number, warn", docEvent, Checksums{UserIdentityNumber: PolicyWarn}, false, 1, "users[0].identityNumber", RuleChecksum},
+		{"doc identity number, enforce", docEvent, Checksums{UserIdentityNumber: "Enforce"}, true, 0, "users[0].identityNumber", RuleChecksum},
+		{"doc identity number, off", docEvent, Checksums{UserIdentityNumber: PolicyOff}, false, 0, "", ""},
+		{"bad VKN, default", encode(t, badTax), Checksums{}, true, 0, "taxNumber", RuleChecksum},
+		{"bad VKN, warn", encode(t, badTax), Checksums{TaxNumber: PolicyWarn}, false, 1, "taxNumber", RuleChecksum},
+		{"bad VKN, off", encode(t, badTax), Checksums{TaxNumber: PolicyOff}, false, 0, "", ""},
 	}
-	if strings.Contains(err.Error(), docIdentityNumber) {
-		t.Errorf("error shows the identity number: %v", err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body, warns, err := MapWarn(tt.data, Config{Checksums: tt.sums})
+			var v *Violation
+			switch {
+			case tt.wantErr:
+				v = onlyViolation(t, err)
+			case err != nil:
+				t.Fatalf("MapWarn: %v", err)
+			case len(warns) != tt.wantWarns:
+				t.Fatalf("warnings %v, want %d", warns, tt.wantWarns)
+			case body.Customer.CustomerName == "":
+				t.Fatal("no body")
+			case tt.wantWarns > 0:
+				v = warns[0]
+			}
+			if v == nil {
+				return
+			}
+			if v.Field != tt.field || v.Rule != tt.rule {
+				t.Errorf("got %s/%s, want %s/%s", v.Field, v.Rule, tt.field, tt.rule)
+			}
+			for _, n := range []string{docIdentityNumber, "4540536921"} {
+				if strings.Contains(v.Error(), n) {
+					t.Errorf("%q shows the number", v.Error())
+				}
+			}
+		})
+	}
+}
+
+// TestMapDocCodes: the coded fields take the doc's codes as well as the English names, case ignored,
+// and the body carries the doc's codes.
+func TestMapDocCodes(t *testing.T) {
+	tests := []struct {
+		field string
+		in    any
+		check func(c Customer) bool
+	}{
+		{"recordType", 3, func(c Customer) bool { return c.CustomerRecordType == 3 }},
+		{"recordType", "3", func(c Customer) bool { return c.CustomerRecordType == 3 }},
+		{"recordType", "A+S", func(c Customer) bool { return c.CustomerRecordType == 3 }},
+		{"recordType", "Alıcı+Satıcı", func(c Customer) bool { return c.CustomerRecordType == 3 }},
+		{"recordType", "BOTH", func(c Customer) bool { return c.CustomerRecordType == 3 }},
+		{"recordType", "1", func(c Customer) bool { return c.CustomerRecordType == 1 }},
+		{"recordType", "a", func(c Customer) bool { return c.CustomerRecordType == 1 }},
+		{"recordType", "ALICI", func(c Customer) bool { return c.CustomerRecordType == 1 }},
+		{"recordType", "AL", func(c Customer) bool { return c.CustomerRecordType == 1 }},
+		{"recordType", 2, func(c Customer) bool { return c.CustomerRecordType == 2 }},
+		{"recordType", "S", func(c Customer) bool { return c.CustomerRecordType == 2 }},
+		{"recordType", "sat", func(c Customer) bool { return c.CustomerRecordType == 2 }},
+		{"recordType", "Seller", func(c Customer) bool { return c.CustomerRecordType == 2 }},
+		{"organizationType", "0", func(c Customer) bool { return c.CustomerOrganizationType == "0" }},
+		{"organizationType", 0, func(c Customer) bool { return c.CustomerOrganizationType == "0" }},
+		{"organizationType", "Undefined", func(c Customer) bool { return c.CustomerOrganizationType == "0" }},
+		{"organizationType", "Tanımsız", func(c Customer) bool { return c.CustomerOrganizationType == "0" }},
+		{"organizationType", "2", func(c Customer) bool { return c.CustomerOrganizationType == "2" }},
+		{"organizationType", "JOINT-STOCK", func(c Customer) bool { return c.CustomerOrganizationType == "2" }},
+		{"organizationType", "AnonimŞirket", func(c Customer) bool { return c.CustomerOrganizationType == "2" }},
+		{"currency", "TRY", func(c Customer) bool { return c.CustomerCurrencyCode == "TRY" }},
+		{"currency", "try", func(c Customer) bool { return c.CustomerCurrencyCode == "TRY" }},
+		{"currency", "Turkish lira", func(c Customer) bool { return c.CustomerCurrencyCode == "TRY" }},
+		{"currency", "US dollar", func(c Customer) bool { return c.CustomerCurrencyCode == "USD" }},
+		{"currency", "Euro", func(c Customer) bool { return c.CustomerCurrencyCode == "EUR" }},
+		{"currency", "gbp", func(c Customer) bool { return c.CustomerCurrencyCode == "GBP" }},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s=%v", tt.field, tt.in), func(t *testing.T) {
+			m := valid()
+			m[tt.field] = tt.in
+			body, err := Map(encode(t, m), Config{})
+			if err != nil {
+				t.Fatalf("Map: %v", err)
+			}
+			if !tt.check(body.Customer) {
+				t.Errorf("body %+v", body.Customer)
+			}
+		})
 	}
 }
 
@@ -247,7 +352,7 @@ func TestMapRules(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := valid()
 			tt.change(m)
-			_, err := Map(encode(t, m), Config{})
+			_, err := Map(encode(t, m), enforceAll)
 			v := onlyViolation(t, err)
 			if v.Field != tt.field || v.Rule != tt.rule {
 				t.Errorf("violation = %s/%s (%v), want %s/%s", v.Field, v.Rule, err, tt.field, tt.rule)
@@ -454,7 +559,7 @@ func TestMapMessagesHidePersonalData(t *testing.T) {
 	user0(m)["identityNumber"] = "17291716061"
 	user0(m)["cellPhone"] = "05329998877"
 	delete(m, "name") // something else broken too
-	_, err := Map(encode(t, m), Config{})
+	_, err := Map(encode(t, m), enforceAll)
 	if err == nil {
 		t.Fatal("accepted")
 	}

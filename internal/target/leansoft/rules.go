@@ -33,6 +33,20 @@ type Violation struct {
 	Detail string
 }
 
+// Check names the Checksums policy a warning or a Köprü-added violation falls under: "taxNumber" or
+// "userIdentityNumber" (the keys of leansoft.checksums); "" for the doc's own rules.
+func (v *Violation) Check() string {
+	switch {
+	case v.Rule != RuleDigits && v.Rule != RuleChecksum:
+		return ""
+	case v.Vendor == "CustomerTaxNo":
+		return "taxNumber"
+	case v.Vendor == "CustomerUserIdentityCardNumber":
+		return "userIdentityNumber"
+	}
+	return ""
+}
+
 func (v *Violation) Error() string { return fmt.Sprintf("%s (%s) %s", v.Field, v.Vendor, v.Detail) }
 
 // Violations is the Err of the *target.Error that Map returns when an event breaks rules.
@@ -59,10 +73,27 @@ func (vs Violations) Unwrap() []error {
 // ("? / & % + ^ ' * _" boşluk"); white space of any kind counts as "boşluk".
 const forbidden = `?/&%+^'*_"`
 
-type checker struct{ vs Violations }
+// checker collects the broken rules of one event: vs must stop it, warns are sent with it.
+type checker struct {
+	vs    Violations
+	warns Violations
+	sums  Checksums // with defaults applied
+}
 
 func (c *checker) add(field, vendor string, rule Rule, detail string) {
 	c.vs = append(c.vs, &Violation{Field: field, Vendor: vendor, Rule: rule, Detail: detail})
+}
+
+// added records a failed Köprü-added check under its policy: a violation (enforce), a warning (warn)
+// or nothing (off).
+func (c *checker) added(p Policy, field, vendor string, rule Rule, detail string) {
+	switch p {
+	case PolicyOff:
+	case PolicyWarn:
+		c.warns = append(c.warns, &Violation{Field: field, Vendor: vendor, Rule: rule, Detail: detail})
+	default:
+		c.add(field, vendor, rule, detail)
+	}
 }
 
 func (c *checker) err() *target.Error {
@@ -105,41 +136,45 @@ func (c *checker) noForbidden(field, vendor, s string) bool {
 }
 
 // taxNumber applies the doc's rules (required, ≤ 11 characters, no forbidden characters, the
-// placeholder) and Köprü's (10 digits with a valid VKN checksum or 11 digits with a valid TCKN
-// checksum, the placeholder excepted).
+// placeholder) and, under Checksums.TaxNumber, Köprü's (10 digits with a valid VKN checksum or 11
+// digits with a valid TCKN checksum, the placeholder excepted).
 func (c *checker) taxNumber(s string) {
 	const field, vendor = "taxNumber", "CustomerTaxNo"
 	if !c.required(field, vendor, s) || !c.noForbidden(field, vendor, s) || !c.maxLen(field, vendor, s, 11) {
 		return
 	}
+	p := c.sums.TaxNumber
 	switch {
-	case s == PlaceholderTaxNumber:
+	case s == PlaceholderTaxNumber || p == PolicyOff:
 	case !isDigits(s):
-		c.add(field, vendor, RuleDigits, "must be digits only: a 10-digit VKN or an 11-digit TCKN")
+		c.added(p, field, vendor, RuleDigits, "must be digits only: a 10-digit VKN or an 11-digit TCKN")
 	case len(s) == 10:
 		if !ValidVKN(s) {
-			c.add(field, vendor, RuleChecksum, mask(s)+" fails the VKN checksum")
+			c.added(p, field, vendor, RuleChecksum, mask(s)+" fails the VKN checksum")
 		}
 	case len(s) == 11:
 		if !ValidTCKN(s) {
-			c.add(field, vendor, RuleChecksum, mask(s)+" fails the TCKN checksum")
+			c.added(p, field, vendor, RuleChecksum, mask(s)+" fails the TCKN checksum")
 		}
 	default:
-		c.add(field, vendor, RuleDigits, fmt.Sprintf("has %d digits; a VKN has 10 and a TCKN 11", len(s)))
+		c.added(p, field, vendor, RuleDigits, fmt.Sprintf("has %d digits; a VKN has 10 and a TCKN 11", len(s)))
 	}
 }
 
 // identityNumber applies the doc's rules for CustomerUserIdentityCardNumber (required, ≤ 11
-// characters, no forbidden characters) and Köprü's (11 digits with a valid TCKN checksum).
+// characters, no forbidden characters) and, under Checksums.UserIdentityNumber, Köprü's (11 digits
+// with a valid TCKN checksum).
 func (c *checker) identityNumber(field, s string) {
 	const vendor = "CustomerUserIdentityCardNumber"
 	if !c.required(field, vendor, s) || !c.noForbidden(field, vendor, s) || !c.maxLen(field, vendor, s, 11) {
 		return
 	}
+	p := c.sums.UserIdentityNumber
 	switch {
+	case p == PolicyOff:
 	case !isDigits(s) || len(s) != 11:
-		c.add(field, vendor, RuleDigits, "must be an 11-digit TCKN")
+		c.added(p, field, vendor, RuleDigits, "must be an 11-digit TCKN")
 	case !ValidTCKN(s):
-		c.add(field, vendor, RuleChecksum, mask(s)+" fails the TCKN checksum")
+		c.added(p, field, vendor, RuleChecksum, mask(s)+" fails the TCKN checksum")
 	}
 }

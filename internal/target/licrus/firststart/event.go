@@ -18,6 +18,10 @@ type Data struct {
 	ProductMainGroup         string   `json:"productMainGroup"`
 	ProductMainGroupID       ID       `json:"productMainGroupId"`
 	GasSafeCertificateNumber string   `json:"gasSafeCertificateNumber"`
+	// RequestReason and ServiceType are optional: absent, the configured ids are sent; present, they
+	// must name them (the doc's 1 or "first-start", the doc's 32).
+	RequestReason ID `json:"requestReason"`
+	ServiceType   ID `json:"serviceType"`
 }
 
 // Customer is the event's customer block.
@@ -28,10 +32,11 @@ type Customer struct {
 	Address   Address     `json:"address"`
 }
 
-// PhoneData is one phone of the event; Type is mobile, work or home.
+// PhoneData is one phone of the event; Type is mobile, work or home (case ignored) or a Licrus
+// ContactInfoType id ("4" or 4, the doc's mobile).
 type PhoneData struct {
 	Number  string `json:"number"`
-	Type    string `json:"type"`
+	Type    ID     `json:"type"`
 	Primary bool   `json:"primary"`
 }
 

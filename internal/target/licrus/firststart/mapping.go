@@ -118,6 +118,9 @@ func check(d Data, cfg Config, loc *time.Location) (checked, error) {
 	if len(missing) > 0 {
 		return checked{}, errorInvalid("missing required field(s): %s", strings.Join(missing, ", "))
 	}
+	if err := checkFormCodes(d, cfg); err != nil {
+		return checked{}, err
+	}
 
 	c := checked{data: d}
 	primary := -1
@@ -130,7 +133,7 @@ func check(d Data, cfg Config, loc *time.Location) (checked, error) {
 		if err != nil {
 			return checked{}, err
 		}
-		typ := strings.ToLower(strings.TrimSpace(p.Type))
+		typ := strings.TrimSpace(string(p.Type))
 		if typ == "" {
 			// ASSUMPTION: an untyped number is a mobile when its code is an operator's (5xx), else a home line.
 			typ = PhoneHome
@@ -138,9 +141,9 @@ func check(d Data, cfg Config, loc *time.Location) (checked, error) {
 				typ = PhoneMobile
 			}
 		}
-		id, ok := cfg.ContactTypeIDs[typ]
+		id, ok := contactTypeID(cfg, typ)
 		if !ok {
-			return checked{}, errorInvalid("customer.phones[%d].type %q is not mobile, work or home", i, p.Type)
+			return checked{}, errorInvalid("customer.phones[%d].type %q is not mobile, work or home, nor a configured ContactInfoType id", i, string(p.Type))
 		}
 		if p.Primary && primary < 0 {
 			primary = i
