@@ -88,6 +88,7 @@ type statusBody struct {
 			By    string `json:"by"`
 			DLQID uint64 `json:"dlqId"`
 		} `json:"replay"`
+		Replays  []any `json:"replays"`
 		Attempts []struct {
 			N      int    `json:"n"`
 			Class  string `json:"class"`
@@ -311,6 +312,16 @@ func TestEventRefusedBeforeTheLedgerThenReplayedUnchanged(t *testing.T) {
 	if sb.Routes[0].Replay.By != "cli:ali" || h.sim.Requests() != 0 {
 		t.Fatalf("after replaying it unchanged: %+v, %d vendor requests", sb, h.sim.Requests())
 	}
+	// Replayed unchanged once more: the second replay is recorded too.
+	again := sb.Routes[0].DeadLetter.ID
+	if rep, err := o.Replay(context.Background(), ops.ReplayOptions{Filter: ops.Filter{IDs: []uint64{again}}, By: "cli:ali"}); err != nil ||
+		rep.Counts[ops.ResultReplayed] != 1 {
+		t.Fatalf("second replay: %v %+v", err, rep)
+	}
+	h.eventually("bad-1", func(sb statusBody) bool {
+		r := sb.Routes[0]
+		return len(r.Replays) == 2 && r.Replay.DLQID == again && r.NewState == "dead-lettered" && r.DeadLetter.ID != again
+	})
 }
 
 func TestEventWaitCoversEveryRouteOfAFanOut(t *testing.T) {
