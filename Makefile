@@ -5,10 +5,11 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 COMPOSE   ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 # CA bundle copied into the kopru image's build context (empty = an image without CA certs: plain HTTP only)
 CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
-LDFLAGS   := -s -w -X github.com/kopru/kopru/internal/metrics.Version=$(VERSION)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -s -w -X github.com/kopru/kopru/internal/metrics.Version=$(VERSION) -X github.com/kopru/kopru/internal/metrics.Commit=$(COMMIT)
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: help run build test test-short vet fmt fuzz chaos bench bench-durability chromium test-ui image image-nats image-kopru image-source compose-up compose-down deploy-check clean
+.PHONY: help run build test test-short clean-test-images dev-reset vet fmt fuzz chaos bench bench-durability chromium test-ui image image-nats image-kopru image-source compose-up compose-down deploy-check clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -20,8 +21,13 @@ build: ## build bin/kopru
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/kopru ./cmd/kopru
 
 test: vet chromium ## every test: go test -race, Prometheus rule tests, every fuzz target briefly, a 2,000-event chaos run
-	$(GO) test -race -count=1 -timeout 30m ./...
+	@echo "Go modules: downloading what go.sum lists into $$($(GO) env GOMODCACHE) (once)"; $(GO) mod download
+	@echo '$(GO) test -race -count=1 -timeout 30m ./...'; \
+	  status=0; $(GO) test -race -count=1 -timeout 30m ./... || status=$$?; $(MAKE) -s clean-test-images; exit $$status
 	deploy/prometheus/check.sh
+	@if [ -x $(PROMTOOL_COMPOSE) ]; then PROMTOOL=$(PROMTOOL_COMPOSE) deploy/prometheus/check.sh; \
+	  else echo "note: rules checked with Debian's promtool; make promtool-compose builds the version docker-compose.yml pins"; fi
+	cd deploy/manifestcheck && $(GO) test -count=1 ./...
 	@if docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; then \
 	  $(COMPOSE) config -q && echo "docker-compose.yml: config ok"; else echo "no docker compose here: compose config not checked"; fi
 	FUZZTIME=$(CI_FUZZTIME) ./.ci/fuzz.sh
@@ -39,16 +45,46 @@ chaos: ## chaos run: workers under vendor faults, SIGKILLs and nats-server resta
 bench-durability: ## the cost of fsync-always and R3 streams against the defaults
 	$(GO) run ./cmd/kopru-bench --durability
 
+# Extra prerequisites of test (a line of its own, so the list above stays as it is).
+test: prometheus-deb
+
+.PHONY: prometheus-deb promtool-compose dashboard-lint manifest-check
+PROMTOOL_COMPOSE := $(BIN)/promtool-compose
+
+prometheus-deb: ## install Debian's prometheus (server and promtool) for the deploy tests; the real-Prometheus test skips without it
+	@command -v prometheus >/dev/null 2>&1 || { echo "installing Debian's prometheus package (real Prometheus for deploy/liveprom_test.go, promtool)"; \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus) >/dev/null 2>&1 \
+	    || echo "note: could not install prometheus; the dashboard and alert test against a real Prometheus will skip"; }
+
+promtool-compose: ## build bin/promtool-compose, promtool of the Prometheus version docker-compose.yml pins (several CPU-minutes, once)
+	cd deploy/prometheus/promtool && CGO_ENABLED=0 $(GO) build -trimpath -o ../../../$(PROMTOOL_COMPOSE) github.com/prometheus/prometheus/cmd/promtool
+
+dashboard-lint: ## the Grafana dashboard-linter rules (strict) on deploy/grafana, and its queries against a real Prometheus
+	$(GO) test -count=1 -run 'TestDashboardLint|TestDashboardQueriesAgainstPrometheus' -v ./deploy/
+
+manifest-check: ## decode every deploy/kubernetes manifest strictly into the k8s, KEDA and Prometheus Operator types
+	cd deploy/manifestcheck && $(GO) test -count=1 ./...
+
 chromium: ## install headless Chromium for the operator page test (Debian); the test skips without it
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
-	  ( (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium) >/dev/null 2>&1 \
+	  ( echo "installing Debian's chromium (apt-get install chromium) for the operator page test"; \
+	    (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium) >/dev/null 2>&1 \
+	    && echo "installed $$(command -v chromium)" \
 	    || echo "note: could not install chromium; the operator page test will skip" )
+
+# Images the Docker cluster tests build (internal/clustertest) are removed by the tests themselves;
+# this removes any a killed or failed run left behind.
+clean-test-images:
+	@if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then \
+	  ids=$$(docker images -q --filter 'reference=kopru-clustertest-*' | sort -u); \
+	  if [ -n "$$ids" ]; then echo "removing test images left behind: $$(echo $$ids)"; docker rmi -f $$ids >/dev/null; fi; \
+	fi
 
 test-ui: chromium ## drive the operator page in a real headless Chromium
 	$(GO) test -race -count=1 -run TestUIInChromium -v ./internal/httpapi/
 
-test-short: ## quick tests only
-	$(GO) test -short -count=1 ./...
+test-short: ## the quick loop: go test -short without -race, the cluster tests, fuzzing or the chaos run
+	$(GO) test -short -count=1 $$($(GO) list ./... | grep -v /internal/clustertest)
 
 vet: ## go vet and gofmt check
 	$(GO) vet ./...
@@ -83,6 +119,11 @@ deploy-check: ## deploy/ tests, Prometheus rules and their unit tests (installs 
 	$(GO) test -race ./deploy/...
 	deploy/prometheus/check.sh
 	$(COMPOSE) config -q
+	cd deploy/manifestcheck && $(GO) test -count=1 ./...
+	$(MAKE) promtool-compose && PROMTOOL=$(PROMTOOL_COMPOSE) deploy/prometheus/check.sh
 
-clean: ## remove build output and the dev data folder
+dev-reset: ## delete kopru dev's data (data/dev: its streams, dead letters and ledger), so the next make run starts afresh
+	rm -rf data/dev
+
+clean: ## remove build output and the data folder (kopru dev's and an embedded kopru run's store)
 	rm -rf $(BIN) data

@@ -60,3 +60,24 @@ func TestComposeProfilesPortsHealth(t *testing.T) {
 		}
 	}
 }
+
+// TestPinnedPromtoolMatchesCompose: deploy/prometheus/promtool builds promtool of the Prometheus
+// docker-compose.yml runs (prom/prometheus v3.M.P is Go module version v0.(300+M).P).
+func TestPinnedPromtoolMatchesCompose(t *testing.T) {
+	compose, err := os.ReadFile("../docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gomod, err := os.ReadFile("prometheus/promtool/go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := regexp.MustCompile(`image: prom/prometheus:v3\.(\d+)\.(\d+)\n`).FindStringSubmatch(string(compose))
+	mod := regexp.MustCompile(`require github.com/prometheus/prometheus v0\.3(\d\d)\.(\d+)\n`).FindStringSubmatch(string(gomod))
+	if img == nil || mod == nil {
+		t.Fatalf("compose image %v, promtool module %v: want prom/prometheus:v3.M.P and v0.3MM.P", img, mod)
+	}
+	if strings.TrimLeft(mod[1], "0") != img[1] && !(mod[1] == "00" && img[1] == "0") || mod[2] != img[2] {
+		t.Errorf("compose runs Prometheus v3.%s.%s, promtool is built from v0.3%s.%s", img[1], img[2], mod[1], mod[2])
+	}
+}

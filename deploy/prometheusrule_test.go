@@ -88,3 +88,33 @@ func TestPrometheusRuleMatchesRuleFiles(t *testing.T) {
 		t.Errorf("kubernetes/base/kustomization.yaml does not list %s", filepath.Base(prometheusRuleFile))
 	}
 }
+
+// TestRecordingRulesUnitTested: every recording rule is evaluated by a promtool promql_expr_test.
+func TestRecordingRulesUnitTested(t *testing.T) {
+	files, _ := filepath.Glob(rulesTestGlob)
+	var tests []byte
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tests = append(tests, raw...)
+	}
+	n := 0
+	for f, rf := range readRules(t) {
+		for _, g := range rf.Groups {
+			for _, r := range g.Rules {
+				if r.Record == "" {
+					continue
+				}
+				n++
+				if !bytes.Contains(tests, []byte("- expr: "+r.Record+"\n")) {
+					t.Errorf("%s: recording rule %s has no promql_expr_test in %s", f, r.Record, rulesTestGlob)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no recording rules found")
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/config"
@@ -22,7 +24,17 @@ import (
 )
 
 func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("dev", "dev [--data DIR] [--http ADDR] [--nats ADDR] [--sim ADDR] [--samples N]", stderr)
+	fs := newFlags("dev", `dev [--data DIR] [--http ADDR] [--nats ADDR] [--sim ADDR] [--samples N] [--log-level L]
+
+Runs all of Köprü on this machine with nothing else installed: an embedded JetStream server (store
+under --data, no fsync), the Licrus, Lean Soft and DİA simulators, every route, the HTTP server
+(metrics, health, ingest with token "`+devIngestToken+`", admin and /ui with token "`+devAdminToken+`").
+It publishes one sample event per route and one broken event, then prints each outcome and dead
+letter as it lands, once. Publish your own from another terminal with the URL it prints
+(KOPRU_NATS_URL=nats://127.0.0.1:4222 kopru publish TYPE FILE). Ctrl-C shuts down in order.
+The data stays in --data between runs: delete that folder (make clean) to start afresh.
+
+Flags:`, stderr)
 	data := fs.String("data", filepath.Join("data", "dev"), "folder for the embedded JetStream store")
 	httpAddr := fs.String("http", envOr("KOPRU_HTTP_ADDR", "127.0.0.1:8080"), "metrics, health, ingest and admin address")
 	natsAddr := fs.String("nats", "127.0.0.1:4222", "embedded nats-server client address (\":0\" picks a port)")
@@ -36,6 +48,8 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	// The console prints every dead letter already (printResults); the worker's warning would repeat it.
+	log = log.WithOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core { return dropMessages{c, deadLetteredMsg} }))
 	sims := devstack.New()
 	simSrv, simURL, err := devstack.Serve(sims, *simAddr)
 	if err != nil {
@@ -183,4 +197,24 @@ func describe(m jetstream.Msg) string {
 		result = fmt.Sprint(d["message"])
 	}
 	return fmt.Sprintf("✓ outcome      %-20s event %s → %s", d["route"], d["requestId"], result)
+}
+
+// deadLetteredMsg is the worker's log message for a dead letter.
+const deadLetteredMsg = "event dead-lettered"
+
+// dropMessages is a zap core that leaves out entries with one message.
+type dropMessages struct {
+	zapcore.Core
+	msg string
+}
+
+func (d dropMessages) With(f []zapcore.Field) zapcore.Core {
+	return dropMessages{d.Core.With(f), d.msg}
+}
+
+func (d dropMessages) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if e.Message == d.msg {
+		return ce
+	}
+	return d.Core.Check(e, ce)
 }

@@ -101,9 +101,9 @@ func printEventStatus(w io.Writer, st *httpapi.EventStatus) {
 	if st.Done {
 		done = "yes"
 	}
-	fmt.Fprintf(w, "event %s (%s)  done: %s\n", st.ID, st.Type, done)
+	fmt.Fprintf(w, "event %s (%s)  done: %s\n", termSafe(st.ID), termSafe(st.Type), done)
 	for _, r := range st.Routes {
-		fmt.Fprintf(w, "\nroute %s → %s: %s\n", r.Route, r.Target, describeRoute(r))
+		fmt.Fprintf(w, "\nroute %s → %s: %s\n", termSafe(r.Route), termSafe(r.Target), termSafe(describeRoute(r)))
 		if len(r.Attempts) == 0 {
 			continue
 		}
@@ -111,7 +111,7 @@ func printEventStatus(w io.Writer, st *httpapi.EventStatus) {
 		fmt.Fprintln(tw, "  CALL\tAT\tDURATION\tSTATUS\tCLASS\tERROR")
 		for _, a := range r.Attempts {
 			d := time.Duration(a.DurationMS * float64(time.Millisecond)).Round(time.Millisecond)
-			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", a.N, a.At.Format(time.RFC3339), d, dash(a.Status), a.Class, a.Error)
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\n", a.N, a.At.Format(time.RFC3339), d, termSafe(dash(a.Status)), termSafe(a.Class), termSafe(a.Error))
 		}
 		_ = tw.Flush()
 	}

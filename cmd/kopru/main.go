@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -10,6 +11,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"slices"
 	"syscall"
 	"time"
 
@@ -17,7 +20,9 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/kopru/kopru/internal/app"
+	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/config"
+	"github.com/kopru/kopru/internal/metrics"
 )
 
 const usage = `kopru — event-driven integrator for Licrus, Lean Soft and DİA on NATS JetStream
@@ -30,6 +35,7 @@ Usage:
   kopru dlq     list|show|replay|purge inspect and replay dead letters (kopru dlq --help)
   kopru status  [--json]               per route: pending, in flight, dead letters, last error
   kopru events  show [--json] ID       what happened to one event: state per route, vendor calls
+  kopru version                        version, commit and Go version (also kopru --version)
 
 Every command reads KOPRU_NATS_URL (empty for run/dev: an embedded nats-server on 127.0.0.1:4222).
 Configuration: a YAML file (--config) and KOPRU_* environment variables, which win; secrets may come
@@ -61,6 +67,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdStatus(ctx, args[1:], stdout, stderr)
 	case "events":
 		err = cmdEvents(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-version", "-v":
+		v, c, g := metrics.Build()
+		fmt.Fprintf(stdout, "kopru %s (commit %s, %s %s/%s)\n", v, c, g, runtime.GOOS, runtime.GOARCH)
+		return 0
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -141,6 +151,9 @@ Example:
 	if err != nil {
 		return err
 	}
+	if err := checkRunConfig(cfg); err != nil {
+		return err
+	}
 	log, err := newLogger(cfg.Log.Level, cfg.Log.Format, stderr)
 	if err != nil {
 		return err
@@ -151,6 +164,10 @@ Example:
 		return err
 	}
 	if err := a.Start(ctx); err != nil {
+		if errors.Is(err, bus.ErrPortTaken) {
+			listen := cmp.Or(cfg.NATS.Listen, "127.0.0.1:4222")
+			return fmt.Errorf("%w: to use the server listening there set KOPRU_NATS_URL=nats://%s; or stop it; or move the embedded server with nats.listen in the config file", err, listen)
+		}
 		return err
 	}
 	log.Info("kopru running", zap.String("nats", a.NATSURL()), zap.String("http", a.Addr()))
@@ -159,4 +176,28 @@ Example:
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return a.Stop(sctx)
+}
+
+// checkRunConfig refuses, before anything starts, a configuration whose routes cannot run: misspelt
+// route names and every setting missing for a target some enabled route uses, each named by its
+// environment variable and YAML path.
+func checkRunConfig(cfg config.Config) error {
+	var builtin []string
+	for _, s := range app.Table {
+		builtin = append(builtin, s.Name)
+	}
+	if err := cfg.CheckRoutes(builtin); err != nil {
+		return err
+	}
+	table, err := app.RouteTable(cfg)
+	if err != nil {
+		return err
+	}
+	var used []string
+	for _, s := range table {
+		if cfg.RouteEnabled(s.Name) && !slices.Contains(used, s.Target) {
+			used = append(used, s.Target)
+		}
+	}
+	return cfg.CheckTargets(used...)
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/term"
 
 	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/bus"
@@ -45,14 +46,11 @@ Examples:
   kopru dlq purge --class invalid --until 7d --yes
 `
 
-// isInteractive reports whether r is a terminal a person can answer on (tests replace it).
+// isInteractive reports whether r is a terminal a person can answer on (tests replace it). /dev/null
+// is a character device too, but no terminal: only a real one counts.
 var isInteractive = func(r io.Reader) bool {
 	f, ok := r.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // runEditor opens path in the user's editor (tests replace it).
@@ -443,7 +441,8 @@ func printReport(stdout io.Writer, rep *ops.Report, asJSON bool) error {
 	if rep.DryRun {
 		prefix = "dry run, nothing changed: "
 	}
-	fmt.Fprintf(stdout, "%s%d selected: %s\n", prefix, rep.Selected, strings.Join(parts, ", "))
+	// "would-replay 3" reads as "would replay 3" in the sentence (the table keeps the result values).
+	fmt.Fprintf(stdout, "%s%d selected: %s\n", prefix, rep.Selected, strings.NewReplacer("would-", "would ").Replace(strings.Join(parts, ", ")))
 	return nil
 }
 
@@ -514,7 +513,11 @@ Examples:
 			return err
 		}
 	}
-	ro.Progress = progressEvery(stderr, "replayed", len(items))
+	verb := "replayed"
+	if *dry {
+		verb = "would replay"
+	}
+	ro.Progress = progressEvery(stderr, verb, len(items))
 	rep, err := o.Replay(ctx, ro)
 	if rep != nil {
 		if perr := printReport(stdout, rep, *asJSON); perr != nil {

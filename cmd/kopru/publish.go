@@ -7,10 +7,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"sort"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/bus"
+	"github.com/kopru/kopru/internal/config"
 	"github.com/kopru/kopru/internal/event"
 )
 
@@ -25,6 +30,13 @@ func cmdPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return usageError{"want TYPE [FILE|-] (kopru publish --help)"}
 	}
 	typ := fs.Arg(0)
+	s, err := event.LoadSchemas()
+	if err != nil {
+		return err
+	}
+	if err := checkEventType(s, typ); err != nil {
+		return err
+	}
 	var in io.Reader = stdin
 	if f := fs.Arg(1); f != "" && f != "-" {
 		file, err := os.Open(f)
@@ -39,10 +51,6 @@ func cmdPublish(ctx context.Context, args []string, stdin io.Reader, stdout, std
 		return err
 	}
 	env, err := buildEnvelope(typ, *source, *id, raw)
-	if err != nil {
-		return err
-	}
-	s, err := event.LoadSchemas()
 	if err != nil {
 		return err
 	}
@@ -103,4 +111,39 @@ func buildEnvelope(typ, source, id string, raw []byte) (*event.Envelope, error) 
 		env.ID = id
 	}
 	return env, nil
+}
+
+// eventTypes lists the types kopru publish accepts: those with a schema that are not an outcome of a
+// route (outcomes are Köprü's to publish, on outcomes.<type>).
+func eventTypes(s *event.Schemas) (events, outcomes []string) {
+	for _, r := range app.Table {
+		if !slices.Contains(outcomes, r.OutcomeType) {
+			outcomes = append(outcomes, r.OutcomeType)
+		}
+	}
+	for _, t := range s.Types() {
+		if !slices.Contains(outcomes, t) {
+			events = append(events, t)
+		}
+	}
+	sort.Strings(outcomes)
+	return events, outcomes
+}
+
+// checkEventType refuses an outcome type and an unknown type with the list of event types and, for a
+// likely typo, the one meant.
+func checkEventType(s *event.Schemas, typ string) error {
+	events, outcomes := eventTypes(s)
+	if slices.Contains(events, typ) {
+		return nil
+	}
+	list := strings.Join(events, ", ")
+	if slices.Contains(outcomes, typ) {
+		return usageError{fmt.Sprintf("%s is an outcome type: Köprü publishes it on outcomes.%s after a route succeeds; publish one of the event types: %s", typ, typ, list)}
+	}
+	msg := fmt.Sprintf("unknown event type %q", typ)
+	if sug := config.Suggest(typ, events); sug != "" {
+		msg += "; did you mean " + sug + "?"
+	}
+	return usageError{msg + " Event types: " + list}
 }

@@ -90,7 +90,9 @@ func TestPublishRefusesBadInputBeforeSending(t *testing.T) {
 		{"schema violation", "", []string{"publish", "installation.requested", bad}, 1, "breaks schema"},
 		{"not JSON", "nope", []string{"publish", "installation.requested"}, 1, "not a JSON object"},
 		{"envelope of another type", string(ob), []string{"publish", "installation.requested", "-"}, 1, "does not match"},
-		{"unknown type", "{}", []string{"publish", "no.such.type"}, 1, "unknown event type"},
+		{"unknown type", "{}", []string{"publish", "no.such.type"}, 2, "unknown event type \"no.such.type\" Event types: customer.created, first-start.requested, installation.requested, service-note.created"},
+		{"misspelt type", "{}", []string{"publish", "installation.requsted"}, 2, "did you mean installation.requested?"},
+		{"outcome type", "{}", []string{"publish", "customer.synced"}, 2, "customer.synced is an outcome type: Köprü publishes it on outcomes.customer.synced"},
 		{"no type", "", []string{"publish"}, 2, "TYPE"},
 	}
 	for _, tc := range cases {

@@ -120,7 +120,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 	}
 	co := bus.ConnectOptions{URL: url, Name: "kopru", Creds: a.cfg.NATS.Creds,
 		NKeySeedFile: a.cfg.NATS.NKeySeedFile, User: a.cfg.NATS.User, Password: a.cfg.NATS.Password, Token: a.cfg.NATS.Token,
-		TLSCA: a.cfg.NATS.TLSCA, TLSCert: a.cfg.NATS.TLSCert, TLSKey: a.cfg.NATS.TLSKey}
+		TLSCA: a.cfg.NATS.TLSCA, TLSCert: a.cfg.NATS.TLSCert, TLSKey: a.cfg.NATS.TLSKey, EmbeddedHint: a.ns == nil}
 	for wait := time.Second; ; wait = min(2*wait, 15*time.Second) {
 		a.nc, err = bus.Connect(co)
 		if err == nil || !a.opts.WaitForNATS || errors.Is(err, bus.ErrConnectConfig) {

@@ -174,6 +174,12 @@ func TestEventWaitAnswersWithTheOutcomeOnce(t *testing.T) {
 	if code != 200 || sb.Routes[0].State != "succeeded" || sb.Routes[0].Outcome.Data["callNumber"] != first {
 		t.Fatalf("GET: %d %+v", code, sb)
 	}
+	// CloudEvents binary mode reaches the same wait.
+	code, _, sb = h.do("POST", "/v1/events/installation.requested", ingestToken, exampleData(t), map[string]string{
+		"ce-specversion": "1.0", "ce-id": "form-binary", "ce-type": "installation.requested", "ce-source": "web", "Prefer": "wait=10"})
+	if code != 200 || sb.ID != "form-binary" || sb.Routes[0].State != "succeeded" || h.sim.CallCount() != 2 {
+		t.Fatalf("binary mode with Prefer: wait: %d %+v", code, sb)
+	}
 }
 
 func TestEventPendingInProgressAndTimeout(t *testing.T) {

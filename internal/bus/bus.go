@@ -7,9 +7,12 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -35,6 +38,10 @@ type EmbeddedConfig struct {
 	SyncAlways bool   // fsync every write (production durability; see README "Durability")
 }
 
+// ErrPortTaken is wrapped by StartEmbedded's error when its client port is in use already (another
+// kopru or nats-server listens there).
+var ErrPortTaken = errors.New("the port is taken")
+
 // StartEmbedded starts a JetStream-enabled nats-server in this process and waits until it accepts
 // connections. The caller owns it: Shutdown and WaitForShutdown when done.
 func StartEmbedded(cfg EmbeddedConfig) (*server.Server, error) {
@@ -48,6 +55,18 @@ func StartEmbedded(cfg EmbeddedConfig) (*server.Server, error) {
 	port := cfg.Port
 	if port <= 0 {
 		port = server.RANDOM_PORT
+	}
+	if port > 0 {
+		// nats-server only logs a failed listen and never becomes ready: find out here, at once.
+		addr := net.JoinHostPort(host, strconv.Itoa(port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			if errors.Is(err, syscall.EADDRINUSE) {
+				return nil, fmt.Errorf("embedded nats-server: %w: %s is in use by another process", ErrPortTaken, addr)
+			}
+			return nil, fmt.Errorf("embedded nats-server: listen on %s: %w", addr, err)
+		}
+		_ = ln.Close()
 	}
 	opts := &server.Options{
 		ServerName: "kopru-embedded",
@@ -91,6 +110,11 @@ type ConnectOptions struct {
 	TLSCA   string // PEM file of the CA that signed the server's certificate
 	TLSCert string // PEM client certificate, with TLSKey
 	TLSKey  string
+
+	// EmbeddedHint says the caller could run an embedded server instead (kopru run, kopru dev): an
+	// unreachable server's error then suggests leaving KOPRU_NATS_URL empty. The operator commands
+	// need a server, so for them it stays false.
+	EmbeddedHint bool
 }
 
 // ErrConnectConfig is wrapped by Connect's errors about the options themselves (nothing was dialled).
@@ -197,7 +221,10 @@ func Connect(o ConnectOptions) (*nats.Conn, error) {
 	)
 	nc, err := nats.Connect(o.URL, opts...)
 	if err != nil {
-		hint := "check KOPRU_NATS_URL, or leave it empty for the embedded server"
+		hint := "check KOPRU_NATS_URL"
+		if o.EmbeddedHint {
+			hint += ", or leave it empty for the embedded server"
+		}
 		msg := strings.ToLower(err.Error())
 		switch {
 		case errors.Is(err, nats.ErrAuthorization) || errors.Is(err, nats.ErrAuthExpired) || errors.Is(err, nats.ErrAuthRevoked) ||

@@ -307,3 +307,17 @@ func newPKI(t *testing.T) pki {
 	p.clientCert, p.clientKey = leaf("client", 3, x509.ExtKeyUsageClientAuth)
 	return p
 }
+
+// TestConnectHintsTheEmbeddedServerOnlyWhereItExists: "leave it empty" is advice only for callers that
+// can run an embedded server.
+func TestConnectHintsTheEmbeddedServerOnlyWhereItExists(t *testing.T) {
+	for _, embedded := range []bool{false, true} {
+		_, err := Connect(ConnectOptions{URL: "nats://127.0.0.1:1", EmbeddedHint: embedded})
+		if err == nil {
+			t.Fatal("connected to nothing")
+		}
+		if !strings.Contains(err.Error(), "check KOPRU_NATS_URL") || strings.Contains(err.Error(), "leave it empty") != embedded {
+			t.Errorf("EmbeddedHint %v: %v", embedded, err)
+		}
+	}
+}

@@ -174,6 +174,8 @@ func image(t *testing.T, kind string) string {
 	default:
 		t.Fatalf("unknown image %q", kind)
 	}
+	// both images carry the healthcheck probe (deploy/docker/probe), as build-images.sh stages it
+	goBuild(t, root, filepath.Join(dir, "probe"), "-ldflags=-s -w", "./deploy/docker/probe")
 	compiled := time.Since(start)
 	writeFile(t, filepath.Join(dir, dockerfile), readFile(t, filepath.Join(root, "deploy", "docker", dockerfile)))
 

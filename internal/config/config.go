@@ -4,6 +4,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -147,9 +148,7 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		if err != nil {
 			return c, fmt.Errorf("read config: %w", err)
 		}
-		dec := yaml.NewDecoder(strings.NewReader(string(b)))
-		dec.KnownFields(true)
-		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		if err := decodeYAML(b, &c); err != nil {
 			return c, fmt.Errorf("config %s: %w", path, err)
 		}
 	}
@@ -157,6 +156,27 @@ func Load(path string, getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// decodeYAML checks the document's keys and value kinds first (checkYAML says what to write, by YAML
+// path and line), then decodes it strictly.
+func decodeYAML(b []byte, c *Config) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		if bytes.Contains(b, []byte("\n\t")) || bytes.HasPrefix(b, []byte("\t")) {
+			return fmt.Errorf("%w (YAML indents with spaces, not tabs)", err)
+		}
+		return err
+	}
+	if err := checkYAML(&doc); err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
 }
 
 func (c *Config) applyEnv(getenv func(string) string) error {

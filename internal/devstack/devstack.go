@@ -23,6 +23,10 @@ const (
 	DIAUser           = "ws"
 	DIAPassword       = "dev-dia-password"
 	DIAAPIKey         = "dev-dia-apikey"
+	// DIAFirmaKodu and DIADonemKodu are the company and period the DİA simulator knows (the doc's
+	// example); any other firma_kodu/donem_kodu is refused with code 400, as DİA does.
+	DIAFirmaKodu = 34
+	DIADonemKodu = 1
 )
 
 // Sims is the set of simulators.
@@ -42,6 +46,8 @@ func New() *Sims {
 			Users:        []diasim.User{{Username: DIAUser, Password: DIAPassword, APIKey: DIAAPIKey}},
 			TaxOffices:   []diasim.TaxOffice{{Kod: "Erciyes Vergi Dairesi", Adi: "ERCİYES VERGİ DAİRESİ"}, {Kod: "ÇANKAYA VERGİ DAİRESİ", Adi: "ÇANKAYA"}},
 			ServiceForms: []string{"000009"},
+			FirmaKodu:    DIAFirmaKodu,
+			DonemKodu:    DIADonemKodu,
 		}),
 		mux: http.NewServeMux(),
 	}
@@ -63,7 +69,7 @@ func Configure(cfg *config.Config, base string) {
 	cfg.LeanSoft = config.LeanSoft{URL: base + "/leansoft/api", CompanyID: LeanSoftCompany, AuthHeader: LeanSoftHeader,
 		AuthValue: LeanSoftAuthValue, ReferenceGroupCode: "PYTY"}
 	cfg.DIA = config.DIA{URL: base + "/dia/api/v3", Username: DIAUser, Password: DIAPassword, APIKey: DIAAPIKey,
-		FirmaKodu: 34, DonemKodu: 1}
+		FirmaKodu: DIAFirmaKodu, DonemKodu: DIADonemKodu}
 }
 
 // Serve starts the simulators on addr and returns the server and its base URL.

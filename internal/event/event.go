@@ -31,21 +31,30 @@ const (
 // ErrInvalid is wrapped by every error Decode and Validate return.
 var ErrInvalid = errors.New("invalid event")
 
-// Envelope is a CloudEvents 1.0 structured-mode JSON document.
+// Envelope is a CloudEvents 1.0 event: every context attribute and the data. It is encoded as the
+// structured-mode JSON document (MarshalJSON, Decode) and can be read from the NATS binary mode
+// (DecodeMessage). Nothing the producer sent is dropped: attributes Köprü does not name are kept in
+// Extensions and written back.
 type Envelope struct {
-	SpecVersion     string          `json:"specversion"`
-	ID              string          `json:"id"`
-	Source          string          `json:"source"`
-	Type            string          `json:"type"`
-	Time            string          `json:"time,omitempty"`
-	DataContentType string          `json:"datacontenttype,omitempty"`
-	Traceparent     string          `json:"traceparent,omitempty"`
-	Data            json.RawMessage `json:"data"`
+	SpecVersion     string
+	ID              string
+	Source          string
+	Type            string
+	Time            string // RFC 3339 as the producer wrote it; "" when absent
+	DataContentType string
+	Subject         string
+	DataSchema      string
+	Traceparent     string // the distributed-tracing extension
+	// Extensions holds every other attribute by name, as its JSON value (a string, number or
+	// boolean). nil when there are none.
+	Extensions map[string]json.RawMessage
+	Data       json.RawMessage
 }
 
-// Decode parses and checks an envelope: valid UTF-8 JSON object, specversion "1.0", an id CheckID accepts,
-// source and type, an RFC 3339 time when present, datacontenttype application/json when present, and
-// data a JSON object. Errors wrap ErrInvalid and read as one line.
+// Decode parses and checks a structured-mode envelope: valid UTF-8 JSON object, specversion "1.0",
+// an id CheckID accepts, source and type, an RFC 3339 time when present, datacontenttype
+// application/json when present, attribute names of ASCII letters and digits, extension values that
+// are strings, numbers or booleans, and data a JSON object. Errors wrap ErrInvalid and read as one line.
 func Decode(b []byte) (*Envelope, error) {
 	switch {
 	case len(b) == 0:
@@ -56,8 +65,8 @@ func Decode(b []byte) (*Envelope, error) {
 		return nil, invalidf("event is not valid UTF-8")
 	}
 	var env Envelope
-	if err := json.Unmarshal(b, &env); err != nil { // also refuses trailing data after the document
-		return nil, invalidf("event is not a JSON CloudEvents envelope: %s", jsonErr(err))
+	if err := env.unmarshal(b); err != nil {
+		return nil, err
 	}
 	if err := env.check(); err != nil {
 		return nil, err
@@ -107,7 +116,7 @@ func New(typ, source string, data json.RawMessage) *Envelope {
 		Time: time.Now().UTC().Format(time.RFC3339Nano), DataContentType: "application/json", Data: data}
 }
 
-// Marshal encodes the envelope.
+// Marshal encodes the envelope as a structured-mode JSON document.
 func (e *Envelope) Marshal() ([]byte, error) { return json.Marshal(e) }
 
 // OutcomeID derives an outcome's id from (route, request id), so that an outcome emitted twice carries

@@ -17,6 +17,7 @@ import (
 // Schemas validates `data` documents against the embedded JSON Schemas. It is safe for concurrent use.
 type Schemas struct {
 	byType map[string]*jsonschema.Schema
+	ids    map[string]string      // the schema's $id per type: an outcome's dataschema
 	fast   map[string]*fastSchema // the certainly-valid fast path per type (fastpath.go); nil: none
 }
 
@@ -28,6 +29,7 @@ func LoadSchemas() (*Schemas, error) {
 	}
 	c := jsonschema.NewCompiler()
 	urls := map[string]string{}
+	ids := map[string]string{}
 	for _, f := range files {
 		b, err := schemas.FS.ReadFile(f)
 		if err != nil {
@@ -38,12 +40,17 @@ func LoadSchemas() (*Schemas, error) {
 			return nil, fmt.Errorf("schema %s: %w", f, err)
 		}
 		url := "mem:///" + f
+		if m, ok := doc.(map[string]any); ok {
+			if id, ok := m["$id"].(string); ok {
+				ids[strings.TrimSuffix(f, ".v1.json")] = id
+			}
+		}
 		if err := c.AddResource(url, doc); err != nil {
 			return nil, fmt.Errorf("schema %s: %w", f, err)
 		}
 		urls[strings.TrimSuffix(f, ".v1.json")] = url
 	}
-	s := &Schemas{byType: map[string]*jsonschema.Schema{}, fast: map[string]*fastSchema{}}
+	s := &Schemas{byType: map[string]*jsonschema.Schema{}, ids: ids, fast: map[string]*fastSchema{}}
 	for typ, url := range urls {
 		sch, err := c.Compile(url)
 		if err != nil {
@@ -76,6 +83,9 @@ func (s *Schemas) Types() []string {
 	sort.Strings(out)
 	return out
 }
+
+// DataSchema is the $id of typ's schema (a CloudEvent's dataschema), or "" when it has none.
+func (s *Schemas) DataSchema(typ string) string { return s.ids[typ] }
 
 // Has reports whether typ has a schema.
 func (s *Schemas) Has(typ string) bool { _, ok := s.byType[typ]; return ok }
@@ -145,5 +155,6 @@ func problems(ve *jsonschema.ValidationError) []string {
 		}
 	}
 	walk(ve)
+	sort.Strings(out) // the library walks properties in map order: give callers a stable one, by location
 	return out
 }

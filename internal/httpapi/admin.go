@@ -236,3 +236,11 @@ func (a *Admin) fail(w http.ResponseWriter, err error) {
 		writeJSON(w, http.StatusServiceUnavailable, problemResponse{Error: err.Error()})
 	}
 }
+
+// quoteClip quotes s for a one-line message, cut to 100 characters.
+func quoteClip(s string) string {
+	if r := []rune(s); len(r) > 100 {
+		s = string(r[:100]) + "…"
+	}
+	return quote(s)
+}

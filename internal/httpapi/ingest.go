@@ -87,6 +87,10 @@ func (in *Ingest) Register(mux *http.ServeMux) {
 			return
 		}
 		ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err == nil && isBatch(ct) {
+			writeJSON(w, http.StatusUnsupportedMediaType, batchRefusal)
+			return
+		}
 		if err != nil || (ct != "application/json" && ct != "application/cloudevents+json") {
 			writeJSON(w, http.StatusUnsupportedMediaType, problemResponse{Error: "Content-Type must be application/json (the event data) or application/cloudevents+json (a whole CloudEvent)"})
 			return
@@ -142,10 +146,13 @@ func (in *Ingest) Register(mux *http.ServeMux) {
 	})
 }
 
-// buildEvent turns a request body into an envelope: a whole structured CloudEvent, or the data of a
-// new one. A problem comes back with its HTTP status.
+// buildEvent turns a request into an envelope: a binary-mode CloudEvent (ce-* headers), a whole
+// structured CloudEvent, or the data of a new one. A problem comes back with its HTTP status.
 func buildEvent(typ, ct string, body []byte, h http.Header) (*event.Envelope, int, *problemResponse) {
 	body = bytes.TrimSpace(body)
+	if isBinaryMode(ct, h) {
+		return buildBinaryEvent(typ, body, h)
+	}
 	bad := func(msg string) (*event.Envelope, int, *problemResponse) {
 		return nil, http.StatusBadRequest, &problemResponse{Error: msg, Problems: []string{msg}}
 	}
@@ -159,7 +166,7 @@ func buildEvent(typ, ct string, body []byte, h http.Header) (*event.Envelope, in
 			return bad(event.Reason(err))
 		}
 		if env.Type != typ {
-			return bad("the CloudEvent's type " + quote(env.Type) + " does not match the path's " + quote(typ))
+			return bad("the CloudEvent's type " + quoteClip(env.Type) + " does not match the path's " + quoteClip(typ))
 		}
 		return env, 0, nil
 	}

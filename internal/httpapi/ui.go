@@ -234,7 +234,7 @@ func uiFilter(q url.Values) (ops.Filter, string) {
 }
 
 func (a *Admin) uiHome(w http.ResponseWriter, r *http.Request, s session) {
-	p := a.basePage("Köprü operations", s)
+	p := a.basePage("Overview", s) // the header already says "Köprü operations"
 	p.Filter, p.Query = uiFilter(r.URL.Query())
 	p.Notice = r.URL.Query().Get("notice")
 	var err error

@@ -5,6 +5,7 @@ package metrics
 
 import (
 	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,8 +34,44 @@ var StatusClasses = []string{"2xx", "3xx", "4xx", "5xx", "error"}
 // LedgerOps lists the op label values of kopru_ledger_operations_total.
 var LedgerOps = []string{"create", "update", "get", "delete"}
 
-// Version is set at build time (-ldflags "-X github.com/kopru/kopru/internal/metrics.Version=…").
-var Version = "dev"
+// Version and Commit are set at build time (-ldflags "-X github.com/kopru/kopru/internal/metrics.Version=…
+// -X …/metrics.Commit=…"); see Build for what is used when they are not.
+var (
+	Version = "dev"
+	Commit  = ""
+)
+
+// Build says what this binary is: Version and Commit as set at build time, else the module version and
+// VCS revision Go recorded (a "-dirty" suffix for uncommitted changes), and the Go version. Unknown
+// parts are "unknown". Safe for concurrent use.
+func Build() (version, commit, goVersion string) {
+	version, commit = Version, Commit
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if version == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			version = bi.Main.Version
+		}
+		if commit == "" {
+			var rev, dirty string
+			for _, s := range bi.Settings {
+				switch s.Key {
+				case "vcs.revision":
+					rev = s.Value
+				case "vcs.modified":
+					if s.Value == "true" {
+						dirty = "-dirty"
+					}
+				}
+			}
+			if rev != "" {
+				commit = rev + dirty
+			}
+		}
+	}
+	if commit == "" {
+		commit = "unknown"
+	}
+	return version, commit, runtime.Version()
+}
 
 // Metrics holds every collector. Methods are safe for concurrent use.
 type Metrics struct {
@@ -53,7 +90,7 @@ type Metrics struct {
 	CallNumberParse *prometheus.CounterVec   // route
 	CheckWarnings   *prometheus.CounterVec   // route, check: events sent although a check under policy warn failed
 	LedgerOps       *prometheus.CounterVec   // op, result
-	BuildInfo       *prometheus.GaugeVec     // version, goversion
+	BuildInfo       *prometheus.GaugeVec     // version, goversion, commit
 }
 
 // New creates and registers every collector on reg (and the Go and process collectors).
@@ -82,7 +119,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		DLQOldestAge: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kopru_dlq_oldest_age_seconds",
 			Help: "Age of the oldest dead letter on dlq.<route> (0 when none)."}, []string{"route"}),
 		EndToEnd: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kopru_event_end_to_end_seconds",
-			Help:    "From the event's time to its outcome or dead letter.",
+			Help:    "From the event's time (when absurd, from when JetStream stored it) to its outcome or dead letter.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}}, []string{"route"}),
 		Circuit: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kopru_circuit_state",
 			Help: "Circuit breaker per target: 0 closed, 1 half-open, 2 open."}, []string{"target"}),
@@ -93,12 +130,13 @@ func New(reg prometheus.Registerer) *Metrics {
 		LedgerOps: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_ledger_operations_total",
 			Help: "Idempotency ledger operations per op and result (ok, exists, conflict, error)."}, []string{"op", "result"}),
 		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kopru_build_info",
-			Help: "Always 1; labels say what was built."}, []string{"version", "goversion"}),
+			Help: "Always 1; labels say what was built."}, []string{"version", "goversion", "commit"}),
 	}
 	reg.MustRegister(m.EventsReceived, m.Events, m.Attempts, m.Retries, m.TargetDuration, m.Inflight, m.Pending,
 		m.AckPending, m.DLQMessages, m.DLQOldestAge, m.EndToEnd, m.Circuit, m.CallNumberParse, m.CheckWarnings, m.LedgerOps, m.BuildInfo)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m.BuildInfo.WithLabelValues(Version, runtime.Version()).Set(1)
+	version, commit, goVersion := Build()
+	m.BuildInfo.WithLabelValues(version, goVersion, commit).Set(1)
 	for _, op := range LedgerOps {
 		for _, r := range []string{"ok", "exists", "conflict", "error"} {
 			m.LedgerOps.WithLabelValues(op, r)

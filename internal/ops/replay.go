@@ -175,8 +175,9 @@ func (o *Ops) Replay(ctx context.Context, ro ReplayOptions) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
-		items[0].EventID = storedEventID(m.Data, items[0].EventID)
-		if _, _, err := o.checkEdit(items[0], m.Data, ro.Edit.Event); err != nil {
+		orig := originalEvent(m)
+		items[0].EventID = storedEventID(orig, items[0].EventID)
+		if _, _, err := o.checkEdit(items[0], orig, ro.Edit.Event); err != nil {
 			return nil, err // refused before anything changes
 		}
 	}
@@ -232,13 +233,21 @@ func (o *Ops) replayOne(ctx context.Context, d DeadLetter, ro ReplayOptions) Ite
 	}
 	// The ledger key, the edit check and the replay's message id use the id the worker saw: the one in
 	// the stored event, not the (trimmed) header.
-	d.EventID = storedEventID(m.Data, d.EventID)
+	orig := originalEvent(m) // a binary-mode event's id is its ce-id, not a field of its data
+	d.EventID = storedEventID(orig, d.EventID)
 	it.EventID = d.EventID
 	it.ReplayMsgID = ReplayMsgID(d.EventID, d.ID)
 	data := m.Data
 	msg := nats.NewMsg(d.OriginalSubject)
+	if ro.Edit == nil {
+		// A binary-mode event's attributes travel as its ce-* headers: republish them with the data,
+		// or the worker would see bare data. (An edit is a whole structured envelope.)
+		for k, v := range event.BinaryHeaders(m.Header) {
+			msg.Header.Set(k, v)
+		}
+	}
 	if ro.Edit != nil {
-		edited, fields, err := o.checkEdit(d, m.Data, ro.Edit.Event)
+		edited, fields, err := o.checkEdit(d, orig, ro.Edit.Event)
 		if err != nil {
 			it.Result, it.Reason = ResultSkipped, err.Error()
 			return it
@@ -304,6 +313,24 @@ func (o *Ops) replayOne(ctx context.Context, d DeadLetter, ro ReplayOptions) Ite
 		o.log.Warn("replayed dead letter not deleted", zap.Uint64("dlq_id", d.ID), zap.Error(err))
 	}
 	return it
+}
+
+// originalEvent is a dead letter's event as a structured-mode document: its payload, or for a
+// binary-mode event (ce-* headers, the data as payload) the two put together, so that an edit is
+// compared with the whole event.
+func originalEvent(m *jetstream.RawStreamMsg) []byte {
+	if !event.IsBinary(m.Header) {
+		return m.Data
+	}
+	env, err := event.DecodeMessage(m.Header, m.Data)
+	if err != nil {
+		return m.Data
+	}
+	b, err := env.Marshal()
+	if err != nil {
+		return m.Data
+	}
+	return b
 }
 
 // resetLedger makes the ledger entry of (route, event id) say "run again" when it records the dead

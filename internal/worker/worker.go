@@ -259,7 +259,7 @@ func (w *Worker) process(j *job) {
 	if w.replayForAnother(j) {
 		return
 	}
-	env, err := event.Decode(msg.Data())
+	env, err := event.DecodeMessage(msg.Headers(), msg.Data()) // structured or binary content mode
 	if err != nil {
 		w.deadLetter(j, ClassInvalid, event.Reason(err), "", 0)
 		return
@@ -674,7 +674,8 @@ func (w *Worker) succeed(j *job, res target.Result) {
 	outID := event.OutcomeID(r.Name, j.env.ID)
 	b, err := json.Marshal(outcomeEnvelope{SpecVersion: "1.0", ID: outID, Source: "kopru/" + r.Name, Type: r.OutcomeType,
 		Time: time.Now().UTC().Format(time.RFC3339Nano), DataContentType: "application/json",
-		Traceparent: j.env.Traceparent, Data: data})
+		Subject: j.env.ID, DataSchema: w.schemas.DataSchema(r.OutcomeType),
+		Traceparent: j.env.Traceparent, RequestID: j.env.ID, Route: r.Name, Target: r.TargetName, Data: data})
 	if err != nil {
 		j.logger().Error("cannot encode the outcome; the event will be looked at again", zap.Error(err))
 		_ = j.msg.NakWithDelay(time.Minute)
@@ -720,10 +721,19 @@ func (w *Worker) reemitOutcome(j *job) {
 func (w *Worker) deadLetter(j *job, class, reason, status string, attempts int) {
 	r := j.r
 	eventID := j.msg.Headers().Get(nats.MsgIdHdr)
+	if id := event.Header(j.msg.Headers(), event.HeaderPrefix+"id"); id != "" && event.IsBinary(j.msg.Headers()) {
+		eventID = id // a binary-mode event that did not decode: its ce-id is its id
+	}
 	if j.env != nil {
 		eventID = j.env.ID
 	}
-	h := map[string]string{
+	// A binary-mode event's attributes are its ce-* headers: the dead letter keeps them beside the
+	// data, so it reads as the same CloudEvent and its replay runs as the original did.
+	h := event.BinaryHeaders(j.msg.Headers())
+	if h == nil {
+		h = make(map[string]string, 9)
+	}
+	for k, v := range map[string]string{
 		HdrRoute:           r.Name,
 		HdrEventID:         eventID,
 		HdrOriginalSubject: j.msg.Subject(),
@@ -732,6 +742,8 @@ func (w *Worker) deadLetter(j *job, class, reason, status string, attempts int) 
 		HdrAttempts:        strconv.Itoa(attempts),
 		HdrTargetStatus:    status,
 		HdrFailedAt:        time.Now().UTC().Format(time.RFC3339),
+	} {
+		h[k] = v
 	}
 	if rp := j.msg.Headers().Get(HdrReplayOf); rp != "" {
 		h[HdrReplayOf] = rp
@@ -790,11 +802,25 @@ func (w *Worker) publish(subject, msgID string, headers map[string]string, data 
 
 func (w *Worker) finished(j *job, result string) {
 	j.r.m.result(result).Inc()
+	if t, ok := endToEndStart(j); ok {
+		j.r.m.endToEnd.Observe(time.Since(t).Seconds())
+	}
+}
+
+// endToEndStart is where kopru_event_end_to_end_seconds starts: the producer's time, unless it is
+// absurd (more than a day before JetStream stored the event, or in the future), and then the time
+// JetStream stored it. A producer's clock must not skew the metric (year 0001 added 9e10 s).
+func endToEndStart(j *job) (time.Time, bool) {
+	received := time.Now()
+	if j.meta != nil && !j.meta.Timestamp.IsZero() {
+		received = j.meta.Timestamp
+	}
 	if j.env != nil {
-		if t := j.env.EventTime(); !t.IsZero() {
-			j.r.m.endToEnd.Observe(time.Since(t).Seconds())
+		if t := j.env.EventTime(); !t.IsZero() && !t.Before(received.Add(-24*time.Hour)) && !t.After(received.Add(time.Minute)) {
+			return t, true
 		}
 	}
+	return received, j.meta != nil
 }
 
 // later hands the message back to JetStream after d, leaving the ledger as it is.
@@ -836,7 +862,9 @@ func keepAlive(msg jetstream.Msg, every time.Duration) (stop func()) {
 	}
 }
 
-// outcomeEnvelope is event.Envelope with its data still a value, so an outcome is encoded in one pass.
+// outcomeEnvelope is an outcome's CloudEvent with its data still a value, so it is encoded in one
+// pass. Its subject is the request id; the correlation (requestId, route, target) is in extension
+// attributes as well as in data, so a consumer can route on attributes alone.
 type outcomeEnvelope struct {
 	SpecVersion     string         `json:"specversion"`
 	ID              string         `json:"id"`
@@ -844,7 +872,12 @@ type outcomeEnvelope struct {
 	Type            string         `json:"type"`
 	Time            string         `json:"time"`
 	DataContentType string         `json:"datacontenttype"`
+	Subject         string         `json:"subject,omitempty"`
+	DataSchema      string         `json:"dataschema,omitempty"`
 	Traceparent     string         `json:"traceparent,omitempty"`
+	RequestID       string         `json:"requestid"`
+	Route           string         `json:"route"`
+	Target          string         `json:"target"`
 	Data            map[string]any `json:"data"`
 }
 

@@ -1,0 +1,101 @@
+package event
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// A structured event keeps subject, dataschema and every extension through Decode and Marshal.
+func TestEnvelopeKeepsEveryAttribute(t *testing.T) {
+	in := `{"specversion":"1.0","id":"e-1","source":"shop","type":"t","time":"2026-01-02T03:04:05+03:00",` +
+		`"datacontenttype":"application/json","subject":"order/7","dataschema":"https://example.com/s.json",` +
+		`"traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01","tenant":"acme","count":3,` +
+		`"flag":true,"gone":null,"data":{"a":1}}`
+	env, err := Decode([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.Subject != "order/7" || env.DataSchema != "https://example.com/s.json" || env.Time != "2026-01-02T03:04:05+03:00" {
+		t.Fatalf("attributes lost: %+v", env)
+	}
+	if v, _ := env.Extension("tenant"); v != "acme" {
+		t.Fatalf("tenant = %q", v)
+	}
+	if _, ok := env.Extension("gone"); ok {
+		t.Fatal("a null attribute is absent")
+	}
+	out, err := env.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b map[string]any
+	_ = json.Unmarshal([]byte(in), &a)
+	_ = json.Unmarshal(out, &b)
+	delete(a, "gone")
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("round trip changed the event:\n in %s\nout %s", in, out)
+	}
+}
+
+// The binary content mode on NATS gives the same envelope as the structured one.
+func TestDecodeMessageBinaryMatchesStructured(t *testing.T) {
+	structured := `{"specversion":"1.0","id":"e-1","source":"shop","type":"t","time":"2026-01-02T03:04:05Z",` +
+		`"datacontenttype":"application/json","subject":"s","dataschema":"urn:x","tenant":"acme","data":{"a":1}}`
+	want, err := DecodeMessage(map[string][]string{"Nats-Msg-Id": {"e-1"}}, []byte(structured))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := map[string][]string{"ce-specversion": {"1.0"}, "Ce-Id": {"e-1"}, "ce-source": {"shop"}, "ce-type": {"t"},
+		"ce-time": {"2026-01-02T03:04:05Z"}, "ce-subject": {"s"}, "ce-dataschema": {"urn:x"}, "CE-TENANT": {"acme"},
+		"content-type": {"application/json"}, "Nats-Msg-Id": {"e-1"}}
+	got, err := DecodeMessage(h, []byte(`{"a":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("binary %+v\nstructured %+v", got, want)
+	}
+	// The structured content type wins over stray ce- headers.
+	h["content-type"] = []string{ContentTypeStructured}
+	if got, err := DecodeMessage(h, []byte(structured)); err != nil || got.ID != "e-1" {
+		t.Fatalf("structured with ce- headers: %v %v", got, err)
+	}
+}
+
+func TestDecodeRefusals(t *testing.T) {
+	base := `"specversion":"1.0","id":"1","source":"s","type":"t"`
+	for _, tc := range []struct{ name, doc, want string }{
+		{"base64 data", `{` + base + `,"data_base64":"e30="}`, "data_base64"},
+		{"object extension", `{` + base + `,"x":{},"data":{}}`, "must be a string, number or boolean"},
+		{"bad name", `{` + base + `,"a-b":"1","data":{}}`, "not a CloudEvents name"},
+		{"id not a string", `{"specversion":"1.0","id":1,"source":"s","type":"t","data":{}}`, `attribute "id" must be a string`},
+		{"array", `[]`, "not a JSON object"},
+		{"upper-case id", `{"specversion":"1.0","ID":"1","source":"s","type":"t","data":{}}`, `must be written "id"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Decode([]byte(tc.doc))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want %q", err, tc.want)
+			}
+			checkOneLine(t, err)
+		})
+	}
+	bin := map[string][]string{"ce-specversion": {"1.0"}, "ce-id": {"1"}, "ce-source": {"s"}, "ce-type": {"t"}}
+	for _, tc := range []struct{ name, data, want string }{
+		{"not json", `{"a":`, "not JSON"},
+		{"not an object", `[1]`, "not a JSON object"},
+	} {
+		t.Run("binary "+tc.name, func(t *testing.T) {
+			_, err := DecodeMessage(bin, []byte(tc.data))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want %q", err, tc.want)
+			}
+		})
+	}
+	delete(bin, "ce-id")
+	if _, err := DecodeMessage(bin, []byte(`{}`)); err == nil || !strings.Contains(err.Error(), "no id") {
+		t.Fatalf("binary without ce-id: %v", err)
+	}
+}
