@@ -88,7 +88,10 @@ type statusBody struct {
 			By    string `json:"by"`
 			DLQID uint64 `json:"dlqId"`
 		} `json:"replay"`
-		Replays  []any `json:"replays"`
+		Replays  []any          `json:"replays"`
+		Result   map[string]any `json:"result"`
+		Class    string         `json:"class"`
+		DLQID    uint64         `json:"dlqId"`
 		Attempts []struct {
 			N      int    `json:"n"`
 			Class  string `json:"class"`
@@ -156,7 +159,7 @@ func TestEventWaitAnswersWithTheOutcomeOnce(t *testing.T) {
 		t.Fatalf("POST with Prefer: wait: %d %+v", code, sb)
 	}
 	first := sb.Routes[0].Outcome.Data["callNumber"]
-	if first == nil || len(sb.Outcomes) != 1 || len(sb.Routes[0].Attempts) != 1 || sb.Routes[0].Attempts[0].Class != "ok" {
+	if first == nil || sb.Routes[0].Result["callNumber"] != first || len(sb.Outcomes) != 1 || len(sb.Routes[0].Attempts) != 1 || sb.Routes[0].Attempts[0].Class != "ok" {
 		t.Fatalf("outcome %+v", sb)
 	}
 	if hdr.Get("Location") != "/v1/events/form-1" {
@@ -221,6 +224,9 @@ func TestEventDeadLetteredThenReplayed(t *testing.T) {
 		t.Fatalf("rejected event: %d %+v", code, sb)
 	}
 	dlq := sb.Routes[0].DeadLetter.ID
+	if sb.Routes[0].Class != "rejected" || sb.Routes[0].DLQID != dlq {
+		t.Fatalf("flattened dead letter: %+v", sb.Routes[0])
+	}
 	o, err := h.app.Ops(context.Background())
 	if err != nil {
 		t.Fatal(err)

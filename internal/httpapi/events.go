@@ -75,6 +75,11 @@ type RouteStatus struct {
 	Since    *time.Time      `json:"since,omitempty"`
 	Retrying bool            `json:"retrying,omitempty"` // in-progress: between calls, waiting to retry
 	Outcome  json.RawMessage `json:"outcome,omitempty"`  // succeeded: the outcome event as published
+	Result   map[string]any  `json:"result,omitempty"`   // succeeded: the outcome's data (callNumber, customerId, key, message…)
+	// Class, Error and DLQID repeat DeadLetter's class, error and id (dead-lettered).
+	Class string `json:"class,omitempty"`
+	Error string `json:"error,omitempty"`
+	DLQID uint64 `json:"dlqId,omitempty"`
 	// DeadLetter: dead-lettered, the dead letter (ID 0 once it was purged).
 	DeadLetter *DeadLetterInfo `json:"deadLetter,omitempty"`
 	Replay     *ledger.Replay  `json:"replay,omitempty"`  // replayed: the latest replay
@@ -275,6 +280,15 @@ func routeStatus(r EventRoute, e ledger.Entry, hasEntry bool, dl DeadLetterInfo,
 	if state == StateDeadLettered && hasDead {
 		d := dl
 		rs.DeadLetter = &d
+		rs.Class, rs.Error, rs.DLQID = d.Class, d.Error, d.ID
+	}
+	if rs.Outcome != nil {
+		var out struct {
+			Data map[string]any `json:"data"`
+		}
+		if json.Unmarshal(rs.Outcome, &out) == nil {
+			rs.Result = out.Data
+		}
 	}
 	rs.State = state
 	if replay != nil {
