@@ -9,7 +9,7 @@ COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X github.com/kopru/kopru/internal/metrics.Version=$(VERSION) -X github.com/kopru/kopru/internal/metrics.Commit=$(COMMIT)
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: help run build test test-short clean-test-images dev-reset vet fmt fuzz chaos bench bench-durability bench-wait chromium test-ui image image-nats image-kopru image-source compose-up compose-down deploy-check clean
+.PHONY: help run build test test-short clean-test-images dev-reset vet fmt fuzz chaos bench bench-inprocess bench-durability bench-wait chromium test-ui image image-nats image-kopru image-source compose-up compose-down deploy-check clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -96,7 +96,10 @@ fmt: ## gofmt every file
 bench-wait: ## 200 requests waiting with Prefer: wait plus 200 joining one event: vendor calls and CPU per request (~20 s)
 	$(GO) test -count=1 -run XXX -bench BenchmarkPreferWait200 -benchtime=3x ./internal/app/
 
-bench: ## the pipeline benchmark: events/s, CPU and RSS, latency added, against raw JetStream and a bare loop
+bench: ## kopru run, nats-server and the Licrus simulator as separate processes, against a bare loop: events/s, CPU per process, RSS, targets
+	$(GO) run ./cmd/kopru-bench --operator $(if $(EVENTS),--events $(EVENTS)) $(if $(ROUNDS),--rounds $(ROUNDS))
+
+bench-inprocess: ## the older in-process benchmark (embedded server, one process per phase), against raw JetStream and a bare loop
 	$(GO) run ./cmd/kopru-bench
 
 image: ## kopru:dev and kopru-nats:dev FROM scratch, from static binaries built here (no registry needed)

@@ -5,6 +5,7 @@
 //
 //	go run ./cmd/kopru-bench [--events 10000] [--rounds 5] [--json]
 //	go run ./cmd/kopru-bench --durability
+//	go run ./cmd/kopru-bench --operator [--events 20000] [--rounds 3] (see operator.go)
 package main
 
 import (
@@ -86,7 +87,42 @@ func main() {
 	durability := flag.Bool("durability", false, "measure the cost of fsync-always and R3 instead")
 	asJSON := flag.Bool("json", false, "print results as JSON")
 	rounds := flag.Int("rounds", 5, "times every phase runs (alternating); the report shows each phase's median run (--durability: 1)")
+	operator := flag.Bool("operator", false, "measure as an operator runs it: kopru run, nats-server and the endpoint as separate processes")
+	latency := flag.Duration("latency", 0, "vendor latency (internal: the endpoint process)")
+	natsURL := flag.String("nats", "", "NATS URL (internal: the bare-loop process)")
+	endpoint := flag.String("endpoint", "", "Licrus API root (internal: the bare-loop process)")
+	concurrency := flag.Int("concurrency", 32, "calls in flight (internal: the bare-loop process)")
+	latEvents := flag.Int("latency-events", 5000, "--operator: events of the paced latency run")
+	rate := flag.Int("rate", 1000, "--operator: events/s of the paced latency run")
+	timeout := flag.Duration("run-timeout", 5*time.Minute, "--operator: the bound on one run")
 	flag.Parse()
+	switch *phase {
+	case "endpoint":
+		if err := serveEndpoint(*latency); err != nil {
+			fmt.Fprintln(os.Stderr, "endpoint:", err)
+			os.Exit(1)
+		}
+		return
+	case "bare-op":
+		if err := runBareProcess(*natsURL, *endpoint, *concurrency); err != nil {
+			fmt.Fprintln(os.Stderr, "bare loop:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *operator {
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		o := opOptions{events: *events, rounds: *rounds, latEvents: *latEvents, rate: *rate, timeout: *timeout}
+		if !set["events"] {
+			o.events = 20000
+		}
+		if !set["rounds"] {
+			o.rounds = 3
+		}
+		o.rounds, o.events, o.latEvents, o.rate = max(1, o.rounds), max(2, o.events), max(2, o.latEvents), max(1, o.rate)
+		os.Exit(runOperator(o))
+	}
 	if *durability {
 		set := false
 		flag.Visit(func(f *flag.Flag) { set = set || f.Name == "rounds" })
