@@ -9,7 +9,7 @@ COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X github.com/kopru/kopru/internal/metrics.Version=$(VERSION) -X github.com/kopru/kopru/internal/metrics.Commit=$(COMMIT)
 export TESTCONTAINERS_RYUK_DISABLED := true
 
-.PHONY: help run build test test-short clean-test-images dev-reset vet fmt fuzz chaos bench bench-inprocess bench-durability chromium test-ui image image-nats image-kopru image-source compose-up compose-down deploy-check clean
+.PHONY: help run build test test-short clean-test-images dev-reset vet fmt fuzz chaos bench bench-inprocess bench-durability bench-wait chromium test-ui image image-nats image-kopru image-source compose-up compose-down deploy-check clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -92,6 +92,9 @@ vet: ## go vet and gofmt check
 
 fmt: ## gofmt every file
 	gofmt -w $$(git ls-files '*.go')
+
+bench-wait: ## 200 requests waiting with Prefer: wait plus 200 joining one event: vendor calls and CPU per request (~20 s)
+	$(GO) test -count=1 -run XXX -bench BenchmarkPreferWait200 -benchtime=3x ./internal/app/
 
 bench: ## kopru run, nats-server and the Licrus simulator as separate processes, against a bare loop: events/s, CPU per process, RSS, targets
 	$(GO) run ./cmd/kopru-bench --operator $(if $(EVENTS),--events $(EVENTS)) $(if $(ROUNDS),--rounds $(ROUNDS))

@@ -64,3 +64,25 @@ func TestCLIEventsShow(t *testing.T) {
 		t.Fatalf("unknown id: %d %s", code, errOut)
 	}
 }
+
+func TestCLIDLQGroups(t *testing.T) {
+	e := newCLIEnv(t)
+	for _, n := range []string{"111", "222", "333"} {
+		e.seed("rejected", `Seri numarası "SN-`+n+`" bulunamadı`)
+	}
+	e.seed("exhausted", "gave up after 8 calls; last: 503")
+	code, out, errOut := runCLI(t, "", "dlq", "groups")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 3 || !strings.HasPrefix(lines[1], "3 ") || !strings.Contains(lines[1], `Seri numarası "…" bulunamadı`) ||
+		!strings.Contains(lines[1], "1,2,3") || !strings.HasPrefix(lines[2], "1 ") {
+		t.Fatalf("groups: %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, _ = runCLI(t, "", "dlq", "groups", "--class", "exhausted", "--json")
+	var gs []struct {
+		Count int      `json:"count"`
+		IDs   []uint64 `json:"ids"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &gs) != nil || len(gs) != 1 || gs[0].Count != 1 || gs[0].IDs[0] != 4 {
+		t.Fatalf("groups --json: %d %s", code, out)
+	}
+}

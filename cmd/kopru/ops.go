@@ -26,9 +26,10 @@ import (
 	"github.com/kopru/kopru/internal/worker"
 )
 
-const dlqUsage = `Usage: kopru dlq list|show|replay|purge [flags]
+const dlqUsage = `Usage: kopru dlq list|groups|show|replay|purge [flags]
 
   list     dead letters, oldest first, as a table (or --json)
+  groups   dead letters grouped by route, class and error (numbers and ids folded), largest first
   show     one dead letter in full: headers, the event, the error
   replay   put dead letters back on their subject for their route (asks first; --dry-run shows what would go)
   purge    delete dead letters for good (asks first)
@@ -83,6 +84,8 @@ func cmdDLQ(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return dlqReplay(ctx, args[1:], stdin, stdout, stderr)
 	case "purge":
 		return dlqPurge(ctx, args[1:], stdin, stdout, stderr)
+	case "groups":
+		return dlqGroups(ctx, args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, dlqUsage)
 		return nil

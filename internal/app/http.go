@@ -55,7 +55,7 @@ func (a *App) extraHTTP(mux *http.ServeMux) {
 		a.log.Error("admin API and operator page unavailable", zap.Error(err))
 		return
 	}
-	adm := &httpapi.Admin{Tokens: a.cfg.Admin.Tokens, Ops: o, Log: a.log.Named("admin")}
+	adm := &httpapi.Admin{Tokens: a.cfg.Admin.Tokens, Ops: o, Log: a.log.Named("admin"), Events: ev}
 	if kv, err := a.js.KeyValue(ctx, bus.LedgerBucket); err == nil {
 		adm.Revocations = httpapi.KVRevocations(kv) // a logout holds on every replica
 	} else {

@@ -23,6 +23,8 @@ type Admin struct {
 	Log    *zap.Logger
 	// MaxReplay bounds one replay or purge request (0: 10,000 dead letters).
 	MaxReplay int
+	// Events, when set, gives the operator page its event search and timeline.
+	Events *Events
 	// Revocations records operator-page logouts (nil: in this process only; KVRevocations shares them
 	// between replicas).
 	Revocations Revocations
@@ -59,6 +61,7 @@ func (a *Admin) Register(mux *http.ServeMux) {
 		}
 	}
 	mux.HandleFunc("GET /v1/admin/dlq", guard(a.list))
+	mux.HandleFunc("GET /v1/admin/dlq/groups", guard(a.groups))
 	mux.HandleFunc("GET /v1/admin/dlq/{id}", guard(a.show))
 	mux.HandleFunc("POST /v1/admin/dlq/replay", guard(a.replay))
 	mux.HandleFunc("POST /v1/admin/dlq/purge", guard(a.purge))

@@ -75,6 +75,11 @@ type RouteStatus struct {
 	Since    *time.Time      `json:"since,omitempty"`
 	Retrying bool            `json:"retrying,omitempty"` // in-progress: between calls, waiting to retry
 	Outcome  json.RawMessage `json:"outcome,omitempty"`  // succeeded: the outcome event as published
+	Result   map[string]any  `json:"result,omitempty"`   // succeeded: the outcome's data (callNumber, customerId, key, message…)
+	// Class, Error and DLQID repeat DeadLetter's class, error and id (dead-lettered).
+	Class string `json:"class,omitempty"`
+	Error string `json:"error,omitempty"`
+	DLQID uint64 `json:"dlqId,omitempty"`
 	// DeadLetter: dead-lettered, the dead letter (ID 0 once it was purged).
 	DeadLetter *DeadLetterInfo `json:"deadLetter,omitempty"`
 	Replay     *ledger.Replay  `json:"replay,omitempty"`  // replayed: the latest replay
@@ -179,23 +184,37 @@ func (ev *Events) status(ctx context.Context, id, typ string) (*EventStatus, err
 		}
 		typ, inEvents = t, found
 	}
-	// Dead letters: those of the ledger's dead entries, and any of routes the ledger does not know
-	// (an event refused before its ledger entry: undecodable or breaking its schema).
+	// Dead letters to look up: those the ledger records (stored after their Kopru-Failed-At), those
+	// that may have followed a replay (stored after it), and, when neither the ledger nor EVENTS knows
+	// the event, any at all (an event refused before its ledger entry: undecodable, breaking its schema).
 	var look []string
-	since := time.Time{}
-	for _, r := range ev.Routes {
-		e, ok := entries[r.Name]
-		if !ok || e.State == ledger.Dead || len(e.Replays) > 0 {
-			look = append(look, r.Name)
-		}
-		if ok && e.State == ledger.Dead && !inEvents {
-			if t, err := time.Parse(time.RFC3339, e.DLQ["Kopru-Failed-At"]); err == nil && (since.IsZero() || t.Before(since)) {
-				since = t
-			}
+	var since time.Time
+	full := false
+	bound := func(t time.Time) {
+		if t.IsZero() {
+			full = true
+		} else if since.IsZero() || t.Before(since) {
+			since = t
 		}
 	}
-	if len(entries) > 0 && len(look) > len(entries) {
-		since = time.Time{} // some route has no entry: look through the whole DLQ
+	for _, r := range ev.Routes {
+		e, ok := entries[r.Name]
+		switch {
+		case !ok && !inEvents:
+			look = append(look, r.Name)
+			full = true
+		case !ok:
+		case e.State == ledger.Dead:
+			look = append(look, r.Name)
+			t, _ := time.Parse(time.RFC3339, e.DLQ["Kopru-Failed-At"])
+			bound(t)
+		case len(e.Replays) > 0 && !e.Terminal():
+			look = append(look, r.Name)
+			bound(e.Replays[len(e.Replays)-1].At.Truncate(time.Second))
+		}
+	}
+	if full {
+		since = time.Time{}
 	}
 	dead, err := ev.findDeadLetters(ctx, id, look, since)
 	if err != nil {
@@ -248,7 +267,7 @@ func routeStatus(r EventRoute, e ledger.Entry, hasEntry bool, dl DeadLetterInfo,
 			dl = deadLetterFromHeaders(e.DLQ, dl.ID)
 		}
 		hasDead = true
-	case replay != nil && hasDead && !dl.FailedAt.Before(replay.At):
+	case replay != nil && hasDead && !dl.FailedAt.Before(replay.At.Truncate(time.Second)):
 		// Replayed, and dead-lettered again before the ledger heard of it (refused at decoding).
 		state = StateDeadLettered
 	case e.Attempts == 0:
@@ -261,6 +280,15 @@ func routeStatus(r EventRoute, e ledger.Entry, hasEntry bool, dl DeadLetterInfo,
 	if state == StateDeadLettered && hasDead {
 		d := dl
 		rs.DeadLetter = &d
+		rs.Class, rs.Error, rs.DLQID = d.Class, d.Error, d.ID
+	}
+	if rs.Outcome != nil {
+		var out struct {
+			Data map[string]any `json:"data"`
+		}
+		if json.Unmarshal(rs.Outcome, &out) == nil {
+			rs.Result = out.Data
+		}
 	}
 	rs.State = state
 	if replay != nil {

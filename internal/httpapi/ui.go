@@ -38,6 +38,13 @@ var uiTmpl = template.Must(template.New("ui").Funcs(template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04:05Z")
 	},
 	"join": strings.Join,
+	"ids": func(ids []uint64) string {
+		s := make([]string, len(ids))
+		for i, id := range ids {
+			s[i] = strconv.FormatUint(id, 10)
+		}
+		return strings.Join(s, ",")
+	},
 }).ParseFS(uiFS, "ui.html"))
 
 // authUI accepts the admin token as a bearer header, or a valid session cookie that was not revoked.
@@ -89,6 +96,10 @@ type page struct {
 	Classes []string
 	Now     time.Time
 	Back    string
+	Groups  []ops.Group  // dead letters by route, class and normalised error
+	Event   *EventStatus // the event page's timeline
+	EventID string       // what the event page searched for
+	Matches []EventMatch // the events a business key found
 }
 
 var classes = []string{worker.ClassInvalid, worker.ClassRejected, worker.ClassExhausted, worker.ClassAmbiguous}
@@ -200,6 +211,7 @@ func (a *Admin) registerUI(mux *http.ServeMux, ts tokenSet) {
 	mux.HandleFunc("GET /ui/{$}", guard(a.uiHome))
 	mux.HandleFunc("GET /ui", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/", http.StatusMovedPermanently) })
 	mux.HandleFunc("GET /ui/dlq/{id}", guard(a.uiShow))
+	mux.HandleFunc("GET /ui/events", guard(a.uiEvent))
 	mux.HandleFunc("POST /ui/dlq/{id}/replay", guard(func(w http.ResponseWriter, r *http.Request, s session) { a.uiAct(w, r, s, "replay", true) }))
 	mux.HandleFunc("POST /ui/dlq/{id}/purge", guard(func(w http.ResponseWriter, r *http.Request, s session) { a.uiAct(w, r, s, "purge", true) }))
 	mux.HandleFunc("POST /ui/replay", guard(func(w http.ResponseWriter, r *http.Request, s session) { a.uiAct(w, r, s, "replay", false) }))
@@ -234,6 +246,7 @@ func (a *Admin) uiHome(w http.ResponseWriter, r *http.Request, s session) {
 	if p.List, err = a.Ops.List(r.Context(), f); err != nil {
 		p.Error = "dead letters: " + err.Error()
 	}
+	p.Groups = a.uiGroups(r.Context(), p.Filter)
 	a.render(w, http.StatusOK, "home", p)
 }
 
@@ -274,17 +287,27 @@ func (a *Admin) uiAct(w http.ResponseWriter, r *http.Request, s session, action 
 		f, _ = uiFilter(r.PostForm)
 		f.All = r.PostFormValue("all") == "yes"
 		f.Limit = a.MaxReplay
+		if ids, ok := formIDs(r.PostFormValue("ids")); ok { // one group of the "by cause" table
+			f = ops.Filter{IDs: ids, Limit: a.MaxReplay}
+		}
 	}
 	dry := r.PostFormValue("dryrun") == "yes"
 	var rep *ops.Report
 	var err error
 	if action == "replay" {
-		rep, err = a.Ops.Replay(r.Context(), ops.ReplayOptions{Filter: f, DryRun: dry, AllowAmbiguous: r.PostFormValue("allowAmbiguous") == "yes", By: "operator-page"})
+		ro := ops.ReplayOptions{Filter: f, DryRun: dry, AllowAmbiguous: r.PostFormValue("allowAmbiguous") == "yes", By: "operator-page"}
+		if one {
+			ro.Edit = a.uiEdit(r, f.IDs[0])
+		}
+		rep, err = a.Ops.Replay(r.Context(), ro)
 	} else {
 		rep, err = a.Ops.Purge(r.Context(), ops.PurgeOptions{Filter: f, DryRun: dry})
 	}
 	if err != nil {
 		p.Error = err.Error()
+		if errors.Is(err, ops.ErrEdit) {
+			p.Back = "/ui/dlq/" + r.PathValue("id")
+		}
 		if errors.Is(err, ops.ErrNoFilter) {
 			p.Error = "choose a route, a class or a text first, or tick “every dead letter”"
 		}

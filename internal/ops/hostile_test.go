@@ -50,7 +50,7 @@ func TestReplayTakesTheIDFromTheStoredEvent(t *testing.T) {
 	if it := rep.Items[0]; it.EventID != realID || strings.ContainsAny(it.ReplayMsgID, " \r\n") {
 		t.Fatalf("item %+v", it)
 	}
-	if got, _, err := led.Get(ctx, key); err != nil || got.State != ledger.Retrying || got.Attempts != 0 {
+	if got, _, err := led.Get(ctx, key); err != nil || got.State != ledger.Retrying || got.Attempts != 0 || len(got.Replays) != 1 {
 		t.Fatalf("the ledger entry of the stored id was not reset: %+v %v", got, err)
 	}
 	evs := e.events()

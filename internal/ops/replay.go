@@ -347,7 +347,8 @@ func (o *Ops) resetLedger(ctx context.Context, d DeadLetter, rec ledger.Replay) 
 		e = ledger.Entry{}
 	case err != nil:
 		return "", fmt.Errorf("ledger read before replay failed, dead letter kept: %w", err)
-	case e.State != ledger.Dead:
+	case e.State != ledger.Dead && (e.State != ledger.Retrying || e.Attempts != 0):
+		// (retrying with no call: an earlier replay the worker refused before calling — invalid again)
 		return fmt.Sprintf("ledger already shows %s for this event: not reset", e.State), nil
 	}
 	e.State, e.Attempts, e.Outcome, e.DLQ = ledger.Retrying, 0, nil, nil
