@@ -11,8 +11,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/kopru/kopru/internal/bus"
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/devstack"
-	"github.com/kopru/kopru/internal/worker"
 )
 
 // key is one (route, event id).
@@ -129,15 +129,15 @@ func collect(ctx context.Context, js jetstream.JetStream, sims *devstack.Sims, p
 	c.outMsgs = n
 	n, err = readStream(ctx, js, bus.StreamDLQ, func(m jetstream.Msg) {
 		h := m.Headers()
-		k := key{h.Get(worker.HdrRoute), h.Get(worker.HdrEventID)}
+		k := key{h.Get(deadletter.HdrRoute), h.Get(deadletter.HdrEventID)}
 		d := c.dead[k]
 		if d == nil {
 			d = &deadRec{}
 			c.dead[k] = d
 		}
 		d.msgs++
-		d.classes = append(d.classes, h.Get(worker.HdrErrorClass))
-		d.errs = append(d.errs, h.Get(worker.HdrError))
+		d.classes = append(d.classes, h.Get(deadletter.HdrErrorClass))
+		d.errs = append(d.errs, h.Get(deadletter.HdrError))
 	})
 	if err != nil {
 		return nil, err
@@ -264,17 +264,17 @@ func check(c *collected, pub map[string]published, routes map[string][]string) v
 			if d.msgs > 1 {
 				bad("%s %s: %d dead letters (classes %s)", route, id, d.msgs, strings.Join(d.classes, ","))
 			}
-			class := d.classes[0]
-			if class == worker.ClassAmbiguous {
+			class := deadletter.Class(d.classes[0])
+			if class == deadletter.Ambiguous {
 				v.ambiguous[ambiguousCause(d.errs[0])]++
 			}
 			switch {
-			case class != worker.ClassAmbiguous && calls > 0:
+			case class != deadletter.Ambiguous && calls > 0:
 				bad("%s %s: dead letter %q but %d accepted vendor record(s) (only an ambiguous dead letter may follow a call that acted): %s",
 					route, id, class, calls, d.errs[0])
-			case p.kind == kindInvalid && class != worker.ClassInvalid:
+			case p.kind == kindInvalid && class != deadletter.Invalid:
 				bad("%s %s: schema-invalid event dead-lettered as %q, want invalid", route, id, class)
-			case p.kind == kindGood && class == worker.ClassInvalid:
+			case p.kind == kindGood && class == deadletter.Invalid:
 				bad("%s %s: a valid event dead-lettered as invalid: %s", route, id, d.errs[0])
 			}
 		}

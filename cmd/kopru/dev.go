@@ -17,9 +17,9 @@ import (
 
 	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/config"
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/devstack"
 	"github.com/kopru/kopru/internal/event"
-	"github.com/kopru/kopru/internal/worker"
 	"github.com/kopru/kopru/schemas"
 )
 
@@ -177,8 +177,8 @@ func printResults(ctx context.Context, js jetstream.JetStream, stdout io.Writer)
 func describe(m jetstream.Msg) string {
 	if strings.HasPrefix(m.Subject(), event.DLQPrefix) {
 		h := m.Headers()
-		return fmt.Sprintf("✗ dead letter  %-20s event %s  [%s] %s", h.Get(worker.HdrRoute), h.Get(worker.HdrEventID),
-			h.Get(worker.HdrErrorClass), h.Get(worker.HdrError))
+		return fmt.Sprintf("✗ dead letter  %-20s event %s  [%s] %s", h.Get(deadletter.HdrRoute), h.Get(deadletter.HdrEventID),
+			h.Get(deadletter.HdrErrorClass), h.Get(deadletter.HdrError))
 	}
 	env, err := event.Decode(m.Data())
 	if err != nil {

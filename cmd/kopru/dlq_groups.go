@@ -54,7 +54,7 @@ Examples:
 			e = clipRunes(e, *width)
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", g.Count, ops.FormatAge(now.Sub(g.FirstSeen)), ops.FormatAge(now.Sub(g.LastSeen)),
-			termSafe(g.Route), termSafe(g.Class), termSafe(e), idRange(g.IDs))
+			termSafe(g.Route), termSafe(string(g.Class)), termSafe(e), idRange(g.IDs))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

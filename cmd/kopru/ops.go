@@ -22,8 +22,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kopru/kopru/internal/app"
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/ops"
-	"github.com/kopru/kopru/internal/worker"
 )
 
 const dlqUsage = `Usage: kopru dlq list|groups|show|replay|purge [flags]
@@ -188,7 +188,7 @@ func parseSelection(fs *flag.FlagSet, ff *filterFlags, args []string, cmd, verb 
 func addFilterFlags(fs *flag.FlagSet, withAll bool, defLimit int) *filterFlags {
 	f := &filterFlags{
 		route:  fs.String("route", "", "only this route, e.g. licrus-installation"),
-		class:  fs.String("class", "", "only this error class: invalid, rejected, exhausted or ambiguous"),
+		class:  fs.String("class", "", "only this error class: "+classList(" or ")),
 		status: fs.String("status", "", "only this target status (Kopru-Target-Status), e.g. 503 or HasError"),
 		since:  fs.String("since", "", "failed at or after: a duration back from now (90m, 24h, 7d), an RFC 3339 time or a date"),
 		until:  fs.String("until", "", "failed before: same forms as --since"),
@@ -203,10 +203,9 @@ func addFilterFlags(fs *flag.FlagSet, withAll bool, defLimit int) *filterFlags {
 }
 
 func (f *filterFlags) filter() (ops.Filter, error) {
-	out := ops.Filter{Route: *f.route, Class: *f.class, Status: *f.status, Grep: *f.grep, IDs: f.ids, Limit: *f.limit}
-	if out.Class != "" && out.Class != worker.ClassInvalid && out.Class != worker.ClassRejected &&
-		out.Class != worker.ClassExhausted && out.Class != worker.ClassAmbiguous {
-		return out, usageError{fmt.Sprintf("--class %q: use invalid, rejected, exhausted or ambiguous", out.Class)}
+	out := ops.Filter{Route: *f.route, Class: deadletter.Class(*f.class), Status: *f.status, Grep: *f.grep, IDs: f.ids, Limit: *f.limit}
+	if out.Class != "" && !out.Class.Valid() {
+		return out, usageError{fmt.Sprintf("--class %q: use %s", out.Class, classList(" or "))}
 	}
 	now := time.Now()
 	var err error
@@ -277,7 +276,7 @@ Examples:
 		if *width > 0 {
 			e = clipRunes(e, *width)
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, termSafe(d.Route), termSafe(d.Class), termSafe(dash(d.TargetStatus)),
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, termSafe(d.Route), termSafe(string(d.Class)), termSafe(dash(d.TargetStatus)),
 			d.Attempts, ops.FormatAge(d.Age(now)), termSafe(e))
 	}
 	if err := tw.Flush(); err != nil {
@@ -334,7 +333,7 @@ Examples:
 	now := time.Now()
 	fmt.Fprintf(stdout, "Dead letter %d on %s\n\n", d.ID, termSafe(d.Subject))
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	for _, kv := range [][2]string{{"Route", d.Route}, {"Event id", d.EventID}, {"Class", d.Class}, {"Error", d.Error},
+	for _, kv := range [][2]string{{"Route", d.Route}, {"Event id", d.EventID}, {"Class", string(d.Class)}, {"Error", d.Error},
 		{"Attempts", strconv.Itoa(d.Attempts)}, {"Target status", dash(d.TargetStatus)},
 		{"Failed at", d.FailedAt.Format(time.RFC3339) + " (" + ops.FormatAge(d.Age(now)) + " ago)"},
 		{"Original subject", d.OriginalSubject}} {
@@ -382,7 +381,7 @@ func confirm(stdin io.Reader, stderr io.Writer, question string) error {
 func classCounts(items []ops.DeadLetter) string {
 	c := map[string]int{}
 	for _, d := range items {
-		c[d.Class]++
+		c[string(d.Class)]++
 	}
 	keys := make([]string, 0, len(c))
 	for k := range c {
@@ -416,7 +415,7 @@ func printReport(stdout io.Writer, rep *ops.Report, asJSON bool) error {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tROUTE\tCLASS\tRESULT\tNOTE")
 	for _, it := range rep.Items {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", it.ID, termSafe(it.Route), termSafe(it.Class), it.Result, termSafe(it.Reason))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", it.ID, termSafe(it.Route), termSafe(string(it.Class)), it.Result, termSafe(it.Reason))
 	}
 	_ = tw.Flush()
 	keys := make([]string, 0, len(rep.Counts))
@@ -497,7 +496,7 @@ Examples:
 	}
 	if !*dry && !*yes {
 		q := fmt.Sprintf("Replay %d dead letter(s) (%s)?", len(items), classCounts(items))
-		if n := countClass(items, worker.ClassAmbiguous); n > 0 && !*allowAmb {
+		if n := countClass(items, deadletter.Ambiguous); n > 0 && !*allowAmb {
 			q = fmt.Sprintf("Replay %d dead letter(s) (%s; the %d ambiguous are skipped without --allow-ambiguous)?", len(items), classCounts(items), n)
 		}
 		if err := confirm(stdin, stderr, q); err != nil {
@@ -518,7 +517,7 @@ Examples:
 	if err != nil {
 		return err
 	}
-	if rep.Counts[ops.ResultSkipped] > 0 && countClass(items, worker.ClassAmbiguous) > 0 && !*allowAmb {
+	if rep.Counts[ops.ResultSkipped] > 0 && countClass(items, deadletter.Ambiguous) > 0 && !*allowAmb {
 		fmt.Fprintln(stderr, "ambiguous dead letters were skipped: check the vendor for a record made from each event, then purge it or replay it with --allow-ambiguous")
 	}
 	if !rep.OK() {
@@ -535,7 +534,13 @@ func idsOf(items []ops.DeadLetter) []uint64 {
 	return out
 }
 
-func countClass(items []ops.DeadLetter, class string) int {
+// classList is the dead-letter classes as prose: "invalid, rejected, exhausted<last>ambiguous".
+func classList(last string) string {
+	names := deadletter.ClassNames()
+	return strings.Join(names[:len(names)-1], ", ") + last + names[len(names)-1]
+}
+
+func countClass(items []ops.DeadLetter, class deadletter.Class) int {
 	n := 0
 	for _, d := range items {
 		if d.Class == class {

@@ -17,9 +17,9 @@ import (
 
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/bus/bustest"
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/ops"
-	"github.com/kopru/kopru/internal/worker"
 	"github.com/kopru/kopru/schemas"
 )
 
@@ -45,11 +45,8 @@ func (e *cliEnv) seed(class, errText string) (uint64, *event.Envelope) {
 	b, _ := env.Marshal()
 	m := nats.NewMsg("dlq.licrus-installation")
 	m.Data = b
-	for k, v := range map[string]string{worker.HdrRoute: "licrus-installation", worker.HdrEventID: env.ID,
-		worker.HdrOriginalSubject: "events.installation.requested", worker.HdrErrorClass: class, worker.HdrError: errText,
-		worker.HdrAttempts: "1", worker.HdrTargetStatus: "HasError", worker.HdrFailedAt: time.Now().UTC().Add(-2 * time.Hour).Format(time.RFC3339)} {
-		m.Header.Set(k, v)
-	}
+	m.Header = deadletter.Letter{Route: "licrus-installation", EventID: env.ID, OriginalSubject: "events.installation.requested",
+		Class: deadletter.Class(class), Error: errText, Attempts: 1, TargetStatus: "HasError", FailedAt: time.Now().Add(-2 * time.Hour)}.Header()
 	ack, err := e.js.PublishMsg(context.Background(), m)
 	if err != nil {
 		e.t.Fatal(err)
@@ -208,7 +205,7 @@ func TestCLIReplayEditFile(t *testing.T) {
 	}
 	s, _ := e.js.Stream(context.Background(), bus.StreamEvents)
 	m, err := s.GetMsg(context.Background(), 1)
-	if err != nil || m.Header.Get(ops.HdrEditedBy) != "ayse" || m.Header.Get(ops.HdrEditedFields) != "/data/deviceCount" {
+	if err != nil || m.Header.Get(deadletter.HdrEditedBy) != "ayse" || m.Header.Get(deadletter.HdrEditedFields) != "/data/deviceCount" {
 		t.Fatalf("republished %v %v", err, m)
 	}
 	// --edit runs the editor on the event.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/kopru/kopru/internal/worker"
+	"github.com/kopru/kopru/internal/deadletter"
 )
 
 // hostileTerm holds the sequences a hostile producer or vendor could plant: an OSC that retitles the
@@ -31,10 +31,10 @@ func TestCLIEscapesTerminalControls(t *testing.T) {
 	e := newCLIEnv(t)
 	m := nats.NewMsg("dlq.licrus-installation")
 	m.Data = []byte(`{"specversion":"1.0","id":"ev` + hostileTerm + `","source":"s","type":"installation.requested","data":{"x":"` + hostileTerm + `"}}`)
-	for k, v := range map[string]string{worker.HdrRoute: "licrus-installation", worker.HdrEventID: "ev" + hostileTerm + "x",
-		worker.HdrOriginalSubject: "events.installation.requested", worker.HdrErrorClass: "rejected",
-		worker.HdrError: "vendor says " + hostileTerm + "x", worker.HdrAttempts: "1", worker.HdrTargetStatus: "H" + hostileTerm + "x",
-		"X-Producer" + "-Note": hostileTerm + "x", worker.HdrFailedAt: time.Now().UTC().Format(time.RFC3339)} {
+	for k, v := range map[string]string{deadletter.HdrRoute: "licrus-installation", deadletter.HdrEventID: "ev" + hostileTerm + "x",
+		deadletter.HdrOriginalSubject: "events.installation.requested", deadletter.HdrErrorClass: "rejected",
+		deadletter.HdrError: "vendor says " + hostileTerm + "x", deadletter.HdrAttempts: "1", deadletter.HdrTargetStatus: "H" + hostileTerm + "x",
+		"X-Producer" + "-Note": hostileTerm + "x", deadletter.HdrFailedAt: time.Now().UTC().Format(time.RFC3339)} {
 		m.Header.Set(k, v)
 	}
 	ack, err := e.js.PublishMsg(context.Background(), m)

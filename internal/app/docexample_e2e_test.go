@@ -14,8 +14,8 @@ import (
 
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/config"
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/event"
-	"github.com/kopru/kopru/internal/worker"
 )
 
 // leanSoftDocEvent is the Lean Soft doc's example CustomerSave written as a customer.created event, and
@@ -92,7 +92,7 @@ func TestLeanSoftDocExampleThroughTheRoute(t *testing.T) {
 		env, _ := leanSoftDocEvent(t)
 		e.publish(env, "")
 		dl := dlq.wait(1, 10*time.Second)
-		checkDeadLetter(t, dl[0], "leansoft-customer", env, worker.ClassInvalid, "0",
+		checkDeadLetter(t, dl[0], "leansoft-customer", env, deadletter.Invalid, "0",
 			"users[0].identityNumber", "*********01 fails the TCKN checksum")
 		if n := e.sims.LeanSoft.Requests(); n != 0 {
 			t.Fatalf("Lean Soft saw %d requests, want 0", n)

@@ -15,8 +15,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kopru/kopru/internal/bus"
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/httpapi"
-	"github.com/kopru/kopru/internal/worker"
 )
 
 // TestHostileEventsOverHTTPIngest sends the same corpus through POST /v1/events/{type} as whole
@@ -74,7 +74,7 @@ func TestHostileEventsOverHTTPIngest(t *testing.T) {
 		t.Fatalf("%d dead letters for %d accepted hostile events", len(dl), len(accepted))
 	}
 	for _, m := range dl {
-		if c := m.Headers().Get(worker.HdrErrorClass); c != "invalid" {
+		if c := m.Headers().Get(deadletter.HdrErrorClass); c != "invalid" {
 			t.Errorf("%s: class %q, want invalid", accepted[sha256.Sum256(m.Data())], c)
 		}
 	}

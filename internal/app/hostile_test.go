@@ -16,8 +16,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/kopru/kopru/internal/bus"
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/event"
-	"github.com/kopru/kopru/internal/worker"
 )
 
 // hostileInputs returns the corpus of testdata/hostile (every *.json and *.bin, published byte for
@@ -104,19 +104,19 @@ func TestHostileEventsEndAsInvalidDeadLetters(t *testing.T) {
 	for _, m := range dl {
 		name, ok := byHash[sha256.Sum256(m.Data())]
 		if !ok {
-			t.Errorf("dead letter %s holds bytes that were not published (%d bytes)", m.Headers().Get(worker.HdrEventID), len(m.Data()))
+			t.Errorf("dead letter %s holds bytes that were not published (%d bytes)", m.Headers().Get(deadletter.HdrEventID), len(m.Data()))
 			continue
 		}
 		seen[name]++
 		h := m.Headers()
-		if c := h.Get(worker.HdrErrorClass); c != "invalid" {
-			t.Errorf("%s: class %q, want invalid (error %q)", name, c, h.Get(worker.HdrError))
+		if c := h.Get(deadletter.HdrErrorClass); c != "invalid" {
+			t.Errorf("%s: class %q, want invalid (error %q)", name, c, h.Get(deadletter.HdrError))
 		}
-		e := h.Get(worker.HdrError)
+		e := h.Get(deadletter.HdrError)
 		if e == "" || strings.ContainsAny(e, "\r\n") || len(e) > 1000 {
 			t.Errorf("%s: Kopru-Error is empty, not one line or over 1000 bytes: %q", name, clipTo(e, 200))
 		}
-		if h.Get(worker.HdrRoute) != "licrus-installation" || h.Get(worker.HdrOriginalSubject) != subject || h.Get(worker.HdrEventID) == "" {
+		if h.Get(deadletter.HdrRoute) != "licrus-installation" || h.Get(deadletter.HdrOriginalSubject) != subject || h.Get(deadletter.HdrEventID) == "" {
 			t.Errorf("%s: headers %v", name, h)
 		}
 	}
@@ -198,7 +198,7 @@ func TestOversizedEventNeverEntersTheStream(t *testing.T) {
 	if len(dl) != 1 || len(dl[0].Data()) != len(b) {
 		t.Fatalf("%d dead letters for a %d-byte event, want 1 carrying it whole", len(dl), len(b))
 	}
-	if c := dl[0].Headers().Get(worker.HdrErrorClass); c != "invalid" {
+	if c := dl[0].Headers().Get(deadletter.HdrErrorClass); c != "invalid" {
 		t.Fatalf("class %q, want invalid", c)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kopru/kopru/internal/bus"
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/target"
 	"github.com/kopru/kopru/internal/target/dia"
 	"github.com/kopru/kopru/internal/target/leansoft"
@@ -101,8 +102,8 @@ func TestLeanSoftEchoedBearerTokenIsScrubbed(t *testing.T) {
 	dlq := e.watch(bus.StreamDLQ, "dlq.>")
 	e.publish(customerEvent(t, "C-ECHO-1", nil), "")
 	dl := dlq.wait(1, 10*time.Second)
-	msg := dl[0].Headers().Get(worker.HdrError)
-	if dl[0].Headers().Get(worker.HdrErrorClass) != worker.ClassRejected || !strings.Contains(msg, "reddedildi") {
+	msg := dl[0].Headers().Get(deadletter.HdrError)
+	if deadletter.Class(dl[0].Headers().Get(deadletter.HdrErrorClass)) != deadletter.Rejected || !strings.Contains(msg, "reddedildi") {
 		t.Fatalf("dead letter %v", dl[0].Headers())
 	}
 	for _, leak := range []string{strings.ToLower(tok), strings.ToLower(b64)} {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kopru/kopru/internal/bus"
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/ledger"
 	"github.com/kopru/kopru/internal/sim"
 	"github.com/kopru/kopru/internal/target/dia"
@@ -80,8 +81,8 @@ func TestHugeRetryAfterDeadLettersExhausted(t *testing.T) {
 		t.Fatalf("%d dead letters, want 1: the event is parked", len(dl))
 	}
 	h := dl[0].Headers()
-	if h.Get(worker.HdrErrorClass) != worker.ClassExhausted || h.Get(worker.HdrTargetStatus) != "429" ||
-		!strings.Contains(h.Get(worker.HdrError), "longer than the route's longest wait") {
+	if deadletter.Class(h.Get(deadletter.HdrErrorClass)) != deadletter.Exhausted || h.Get(deadletter.HdrTargetStatus) != "429" ||
+		!strings.Contains(h.Get(deadletter.HdrError), "longer than the route's longest wait") {
 		t.Fatalf("dead letter %v", h)
 	}
 	if n := s.sim.Requests(); n != 1 {
@@ -130,7 +131,7 @@ func TestDIALookupThatKeepsFailingEndsAmbiguous(t *testing.T) {
 	ev := customerEvent(t, "C-LOOKUP-DOWN", nil)
 	e.publish(ev, "")
 	dl := dlq.wait(1, 20*time.Second)
-	checkDeadLetter(t, dl[0], "dia-customer", ev, worker.ClassAmbiguous, "4", "lookup failed too", "--allow-ambiguous")
+	checkDeadLetter(t, dl[0], "dia-customer", ev, deadletter.Ambiguous, "4", "lookup failed too", "--allow-ambiguous")
 	dlq.stays(1, 300*time.Millisecond)
 	if got := e.sims.DIA.EkleCalls() + e.sims.DIA.ListCalls(); got > 4 {
 		t.Fatalf("%d ekle+listele requests, want at most the budget of 4", got)
@@ -174,7 +175,7 @@ func TestSixtyMinuteOutageCompressedEveryEventSurvives(t *testing.T) {
 	if len(outs) != n || len(dl) != 0 {
 		var why []string
 		for _, m := range dl {
-			why = append(why, m.Headers().Get(worker.HdrError))
+			why = append(why, m.Headers().Get(deadletter.HdrError))
 		}
 		t.Fatalf("%d outcomes and %d dead letters after the outage, want %d and 0: %v", len(outs), len(dl), n, why)
 	}
@@ -207,7 +208,7 @@ func TestLeaseWaitIsUncountedAndTheOwnerFinishes(t *testing.T) {
 		t.Fatalf("%d calls, want 1", n)
 	}
 	if dl := s.deadLetters(-1, 100*time.Millisecond); len(dl) != 0 {
-		t.Fatalf("%d dead letters: %s", len(dl), dl[0].Headers().Get(worker.HdrError))
+		t.Fatalf("%d dead letters: %s", len(dl), dl[0].Headers().Get(deadletter.HdrError))
 	}
 	kv, err := s.js.KeyValue(context.Background(), bus.LedgerBucket)
 	if err != nil {

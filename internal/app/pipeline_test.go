@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/sim"
 	"github.com/kopru/kopru/internal/target"
@@ -149,7 +150,7 @@ func TestRetryBudgetExhausted(t *testing.T) {
 		t.Fatalf("%d dead letters, want 1", len(dl))
 	}
 	h := dl[0].Headers()
-	if h.Get(worker.HdrErrorClass) != "exhausted" || h.Get(worker.HdrAttempts) != "3" || h.Get(worker.HdrTargetStatus) != "503" {
+	if h.Get(deadletter.HdrErrorClass) != "exhausted" || h.Get(deadletter.HdrAttempts) != "3" || h.Get(deadletter.HdrTargetStatus) != "503" {
 		t.Fatalf("headers %v", h)
 	}
 	if got := s.sim.Requests(); got != 3 {
@@ -168,18 +169,18 @@ func TestHasErrorIsRejectedAtOnce(t *testing.T) {
 	}
 	h := dl[0].Headers()
 	want := map[string]string{
-		worker.HdrRoute: "licrus-installation", worker.HdrEventID: env.ID, worker.HdrOriginalSubject: "events.installation.requested",
-		worker.HdrErrorClass: "rejected", worker.HdrAttempts: "1", worker.HdrTargetStatus: "HasError",
+		deadletter.HdrRoute: "licrus-installation", deadletter.HdrEventID: env.ID, deadletter.HdrOriginalSubject: "events.installation.requested",
+		deadletter.HdrErrorClass: "rejected", deadletter.HdrAttempts: "1", deadletter.HdrTargetStatus: "HasError",
 	}
 	for k, v := range want {
 		if h.Get(k) != v {
 			t.Errorf("%s = %q, want %q", k, h.Get(k), v)
 		}
 	}
-	if e := h.Get(worker.HdrError); !strings.Contains(e, "Seri numarası sistemde bulunamadı.") || strings.Contains(e, "\n") {
+	if e := h.Get(deadletter.HdrError); !strings.Contains(e, "Seri numarası sistemde bulunamadı.") || strings.Contains(e, "\n") {
 		t.Errorf("Kopru-Error %q lacks the vendor message or is not one line", e)
 	}
-	if _, err := time.Parse(time.RFC3339, h.Get(worker.HdrFailedAt)); err != nil {
+	if _, err := time.Parse(time.RFC3339, h.Get(deadletter.HdrFailedAt)); err != nil {
 		t.Errorf("Kopru-Failed-At: %v", err)
 	}
 	orig, _ := env.Marshal()
@@ -206,10 +207,10 @@ func TestTimeoutAfterBodyReadIsAmbiguous(t *testing.T) {
 		t.Fatalf("%d dead letters, want 1", len(dl))
 	}
 	h := dl[0].Headers()
-	if h.Get(worker.HdrErrorClass) != "ambiguous" || h.Get(worker.HdrAttempts) != "1" {
+	if h.Get(deadletter.HdrErrorClass) != "ambiguous" || h.Get(deadletter.HdrAttempts) != "1" {
 		t.Fatalf("headers %v", h)
 	}
-	if e := h.Get(worker.HdrError); !strings.Contains(e, "look in licrus") || !strings.Contains(e, "--allow-ambiguous") {
+	if e := h.Get(deadletter.HdrError); !strings.Contains(e, "look in licrus") || !strings.Contains(e, "--allow-ambiguous") {
 		t.Fatalf("Kopru-Error %q does not tell the operator what to check", e)
 	}
 	time.Sleep(500 * time.Millisecond)
@@ -226,7 +227,7 @@ func TestConnectionResetAfterActIsAmbiguous(t *testing.T) {
 	s.sim.Faults.Push(sim.Fault{ResetAfterAct: true})
 	s.publish(newEvent(t), "")
 	dl := s.deadLetters(1, 10*time.Second)
-	if len(dl) != 1 || dl[0].Headers().Get(worker.HdrErrorClass) != "ambiguous" {
+	if len(dl) != 1 || dl[0].Headers().Get(deadletter.HdrErrorClass) != "ambiguous" {
 		t.Fatalf("want one ambiguous dead letter, got %d", len(dl))
 	}
 	if got := s.sim.CallCount(); got != 1 {
@@ -276,10 +277,10 @@ func TestWorkerDiesBetweenCallAndLedgerUpdate(t *testing.T) {
 		t.Fatalf("%d dead letters, want 1", len(dl))
 	}
 	h := dl[0].Headers()
-	if h.Get(worker.HdrErrorClass) != "ambiguous" || h.Get(worker.HdrEventID) != env.ID {
+	if h.Get(deadletter.HdrErrorClass) != "ambiguous" || h.Get(deadletter.HdrEventID) != env.ID {
 		t.Fatalf("headers %v", h)
 	}
-	if e := h.Get(worker.HdrError); !strings.Contains(e, "never recorded its result") {
+	if e := h.Get(deadletter.HdrError); !strings.Contains(e, "never recorded its result") {
 		t.Fatalf("Kopru-Error %q does not say a worker stopped mid-call", e)
 	}
 	if got := s.sim.CallCount(); got != 1 {
@@ -307,7 +308,7 @@ func TestInvalidEventsAreDeadLetteredOnce(t *testing.T) {
 	}
 	byID := map[string]int{}
 	for i, m := range dl {
-		byID[m.Headers().Get(worker.HdrEventID)] = i
+		byID[m.Headers().Get(deadletter.HdrEventID)] = i
 	}
 	for i, b := range bad {
 		// The event id of an undecodable event is its Nats-Msg-Id; of the others, the envelope's id.
@@ -321,10 +322,10 @@ func TestInvalidEventsAreDeadLetteredOnce(t *testing.T) {
 		h := dl[idx].Headers()
 		i := idx
 		t.Run(b.name, func(t *testing.T) {
-			if h.Get(worker.HdrErrorClass) != "invalid" || h.Get(worker.HdrAttempts) != "0" {
+			if h.Get(deadletter.HdrErrorClass) != "invalid" || h.Get(deadletter.HdrAttempts) != "0" {
 				t.Fatalf("headers %v", h)
 			}
-			if e := h.Get(worker.HdrError); !strings.Contains(e, b.reason) {
+			if e := h.Get(deadletter.HdrError); !strings.Contains(e, b.reason) {
 				t.Fatalf("Kopru-Error %q does not say %q", e, b.reason)
 			}
 			if string(dl[i].Data()) != b.body {
@@ -375,12 +376,12 @@ func TestPanickingTargetIsContained(t *testing.T) {
 	s.publish(bad, "")
 	s.publish(newEvent(t), "")
 	dl := s.deadLetters(1, 15*time.Second)
-	if len(dl) != 1 || dl[0].Headers().Get(worker.HdrEventID) != bad.ID {
+	if len(dl) != 1 || dl[0].Headers().Get(deadletter.HdrEventID) != bad.ID {
 		t.Fatalf("want one dead letter for the panicking event, got %d", len(dl))
 	}
 	// The panic struck after the call began, so the vendor may have acted: ambiguous, and never a
 	// second call.
-	if h := dl[0].Headers(); h.Get(worker.HdrErrorClass) != "ambiguous" {
+	if h := dl[0].Headers(); h.Get(deadletter.HdrErrorClass) != "ambiguous" {
 		t.Fatalf("headers %v", h)
 	}
 	if got := calls.Load(); got != 1 {

@@ -8,9 +8,9 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/kopru/kopru/internal/bus"
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/ledger"
-	"github.com/kopru/kopru/internal/worker"
 )
 
 // TestProducerCannotMakeAnEventSkipARoute (issue 11, item 8): an event a producer publishes with
@@ -26,7 +26,7 @@ func TestProducerCannotMakeAnEventSkipARoute(t *testing.T) {
 		m := nats.NewMsg("events." + env.Type)
 		m.Data = b
 		m.Header.Set(nats.MsgIdHdr, msgID)
-		m.Header.Set(worker.HdrReplayRoute, replayRoute)
+		m.Header.Set(deadletter.HdrReplayRoute, replayRoute)
 		if _, err := s.js.PublishMsg(ctx, m); err != nil {
 			t.Fatal(err)
 		}

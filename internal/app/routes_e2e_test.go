@@ -30,6 +30,7 @@ import (
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/bus/bustest"
 	"github.com/kopru/kopru/internal/config"
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/devstack"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/sim"
@@ -263,21 +264,21 @@ func (e *e2eEnv) checkOutcome(m jetstream.Msg, route string, req *event.Envelope
 }
 
 // checkDeadLetter checks the contract headers of a dead letter and that it carries the event's bytes.
-func checkDeadLetter(t testing.TB, m jetstream.Msg, route string, req *event.Envelope, class, attempts string, errHas ...string) {
+func checkDeadLetter(t testing.TB, m jetstream.Msg, route string, req *event.Envelope, class deadletter.Class, attempts string, errHas ...string) {
 	t.Helper()
 	spec, _ := app.Spec(route)
 	h := m.Headers()
-	want := map[string]string{worker.HdrRoute: route, worker.HdrEventID: req.ID, worker.HdrErrorClass: class,
-		worker.HdrOriginalSubject: event.EventsPrefix + spec.EventType, worker.HdrAttempts: attempts}
+	want := map[string]string{deadletter.HdrRoute: route, deadletter.HdrEventID: req.ID, deadletter.HdrErrorClass: string(class),
+		deadletter.HdrOriginalSubject: event.EventsPrefix + spec.EventType, deadletter.HdrAttempts: attempts}
 	for k, v := range want {
 		if got := h.Get(k); got != v {
-			t.Errorf("%s = %q, want %q (Kopru-Error %q)", k, got, v, h.Get(worker.HdrError))
+			t.Errorf("%s = %q, want %q (Kopru-Error %q)", k, got, v, h.Get(deadletter.HdrError))
 		}
 	}
 	if m.Subject() != event.DLQPrefix+route {
 		t.Errorf("dead letter on %s", m.Subject())
 	}
-	msg := h.Get(worker.HdrError)
+	msg := h.Get(deadletter.HdrError)
 	for _, s := range errHas {
 		if !strings.Contains(msg, s) {
 			t.Errorf("Kopru-Error %q does not say %q", msg, s)
@@ -286,7 +287,7 @@ func checkDeadLetter(t testing.TB, m jetstream.Msg, route string, req *event.Env
 	if strings.ContainsAny(msg, "\r\n") {
 		t.Errorf("Kopru-Error %q is not one line", msg)
 	}
-	if _, err := time.Parse(time.RFC3339, h.Get(worker.HdrFailedAt)); err != nil {
+	if _, err := time.Parse(time.RFC3339, h.Get(deadletter.HdrFailedAt)); err != nil {
 		t.Errorf("Kopru-Failed-At: %v", err)
 	}
 	if orig, _ := req.Marshal(); !bytes.Equal(m.Data(), orig) {
@@ -456,9 +457,9 @@ func TestLeanSoftInvalidAndRejectedFromConfig(t *testing.T) {
 	})
 	e.publish(bad, "")
 	dl := dlq.wait(1, 10*time.Second)
-	checkDeadLetter(t, dl[0], "leansoft-customer", bad, worker.ClassInvalid, "0",
+	checkDeadLetter(t, dl[0], "leansoft-customer", bad, deadletter.Invalid, "0",
 		"users[0].identityNumber", "CustomerUserIdentityCardNumber", "TCKN checksum")
-	if msg := dl[0].Headers().Get(worker.HdrError); strings.Contains(msg, badTCKN) {
+	if msg := dl[0].Headers().Get(deadletter.HdrError); strings.Contains(msg, badTCKN) {
 		t.Errorf("Kopru-Error %q shows the identity number unmasked", msg)
 	}
 	if ls.Requests() != 0 {
@@ -470,8 +471,8 @@ func TestLeanSoftInvalidAndRejectedFromConfig(t *testing.T) {
 	rej := customerEvent(t, "C-REJ-1", nil)
 	e.publish(rej, "")
 	dl = dlq.wait(2, 10*time.Second)
-	checkDeadLetter(t, dl[1], "leansoft-customer", rej, worker.ClassRejected, "1", vendorMsg)
-	if got := dl[1].Headers().Get(worker.HdrTargetStatus); got != "200" {
+	checkDeadLetter(t, dl[1], "leansoft-customer", rej, deadletter.Rejected, "1", vendorMsg)
+	if got := dl[1].Headers().Get(deadletter.HdrTargetStatus); got != "200" {
 		t.Errorf("Kopru-Target-Status %q, want 200", got)
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -538,12 +539,12 @@ func TestDIAWrongCredentialsRejectWithoutLoginStorm(t *testing.T) {
 		e.publish(env, "")
 	}
 	for _, m := range dlq.wait(n, 10*time.Second) {
-		env := evs[m.Headers().Get(worker.HdrEventID)]
+		env := evs[m.Headers().Get(deadletter.HdrEventID)]
 		if env == nil {
-			t.Fatalf("dead letter for an unknown event %q", m.Headers().Get(worker.HdrEventID))
+			t.Fatalf("dead letter for an unknown event %q", m.Headers().Get(deadletter.HdrEventID))
 		}
-		checkDeadLetter(t, m, "dia-customer", env, worker.ClassRejected, "1", "refused the login", "KOPRU_DIA_PASSWORD")
-		if strings.Contains(m.Headers().Get(worker.HdrError), wrong) {
+		checkDeadLetter(t, m, "dia-customer", env, deadletter.Rejected, "1", "refused the login", "KOPRU_DIA_PASSWORD")
+		if strings.Contains(m.Headers().Get(deadletter.HdrError), wrong) {
 			t.Fatalf("the password is in Kopru-Error")
 		}
 	}
@@ -611,7 +612,7 @@ func TestDIAAmbiguousServiceNoteIsDeadLettered(t *testing.T) {
 	env := exampleEvent(t, "service-note.created", nil)
 	e.publish(env, "")
 	dl := dlq.wait(1, 10*time.Second)
-	checkDeadLetter(t, dl[0], "dia-service-note", env, worker.ClassAmbiguous, "1", "look in dia", env.ID, "--allow-ambiguous")
+	checkDeadLetter(t, dl[0], "dia-service-note", env, deadletter.Ambiguous, "1", "look in dia", env.ID, "--allow-ambiguous")
 	time.Sleep(300 * time.Millisecond)
 	if got := len(ds.Notes()); got != 1 {
 		t.Fatalf("%d notes, want exactly 1", got)
@@ -767,7 +768,7 @@ func TestFirstStartResolvesNamesAndCaches(t *testing.T) {
 	// A district İstanbul does not have: invalid, naming it; nothing created.
 	unknown := firstStartEvent(t, "İstanbul", "Atlantis", "Kombiler")
 	e.publish(unknown, "")
-	checkDeadLetter(t, dlq.wait(1, 10*time.Second)[0], "licrus-first-start", unknown, worker.ClassInvalid, "0",
+	checkDeadLetter(t, dlq.wait(1, 10*time.Second)[0], "licrus-first-start", unknown, deadletter.Invalid, "0",
 		"district", "Atlantis")
 	if n := len(lc.Forms()); n != 2 {
 		t.Errorf("%d forms after an invalid event, want 2", n)
@@ -966,8 +967,8 @@ func TestDIAServiceNoteForUnknownCardIsRejected(t *testing.T) {
 	env := exampleEvent(t, "service-note.created", func(d map[string]any) { d["customerCode"] = "9999999" })
 	e.publish(env, "")
 	m := dlq.wait(1, 10*time.Second)[0]
-	checkDeadLetter(t, m, "dia-service-note", env, worker.ClassRejected, "1", "gts_notlar_ekle", "Kayıt bulunamadı", "9999999")
-	if got := m.Headers().Get(worker.HdrTargetStatus); got != "400" {
+	checkDeadLetter(t, m, "dia-service-note", env, deadletter.Rejected, "1", "gts_notlar_ekle", "Kayıt bulunamadı", "9999999")
+	if got := m.Headers().Get(deadletter.HdrTargetStatus); got != "400" {
 		t.Errorf("Kopru-Target-Status %q, want 400", got)
 	}
 	if n := len(e.sims.DIA.Notes()); n != 0 || e.sims.DIA.EkleCalls() != 1 {
@@ -985,7 +986,7 @@ func TestLeanSoftHangAfterActIsAmbiguous(t *testing.T) {
 	ls.Faults.Push(sim.Fault{HangAfterAct: true})
 	env := customerEvent(t, "C-HANG-1", nil)
 	e.publish(env, "")
-	checkDeadLetter(t, dlq.wait(1, 10*time.Second)[0], "leansoft-customer", env, worker.ClassAmbiguous, "1",
+	checkDeadLetter(t, dlq.wait(1, 10*time.Second)[0], "leansoft-customer", env, deadletter.Ambiguous, "1",
 		"look in leansoft", env.ID, "--allow-ambiguous")
 	time.Sleep(300 * time.Millisecond)
 	if ls.Count() != 1 || ls.Requests() != 1 {

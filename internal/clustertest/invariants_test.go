@@ -22,12 +22,12 @@ import (
 	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/config"
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/devstack"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/ledger"
 	"github.com/kopru/kopru/internal/sim"
 	licrussim "github.com/kopru/kopru/internal/sim/licrus"
-	"github.com/kopru/kopru/internal/worker"
 	"github.com/kopru/kopru/schemas"
 )
 
@@ -512,13 +512,13 @@ func (r *chaosRun) check() {
 	dlMsgs := r.readAll(bus.StreamDLQ)
 	for _, m := range dlMsgs {
 		h := map[string]string{}
-		for _, k := range []string{worker.HdrEventID, worker.HdrErrorClass, worker.HdrError, worker.HdrAttempts} {
+		for _, k := range []string{deadletter.HdrEventID, deadletter.HdrErrorClass, deadletter.HdrError, deadletter.HdrAttempts} {
 			h[k] = m.Headers().Get(k)
 		}
-		if rec, ok := recs[h[worker.HdrEventID]]; ok {
+		if rec, ok := recs[h[deadletter.HdrEventID]]; ok {
 			rec.dead = append(rec.dead, h)
 		} else {
-			problem("dead letter for unknown event %q", h[worker.HdrEventID])
+			problem("dead letter for unknown event %q", h[deadletter.HdrEventID])
 		}
 	}
 
@@ -538,7 +538,7 @@ func (r *chaosRun) check() {
 		}
 		class := ""
 		if len(rec.dead) > 0 {
-			class = rec.dead[0][worker.HdrErrorClass]
+			class = rec.dead[0][deadletter.HdrErrorClass]
 		}
 		switch {
 		case len(rec.outcomes)+len(rec.dead) == 0:
@@ -559,9 +559,9 @@ func (r *chaosRun) check() {
 		default:
 			byClass[class]++
 			callsOfDead += len(rec.calls)
-			if len(rec.calls) >= 1 && class != worker.ClassAmbiguous {
+			if len(rec.calls) >= 1 && class != string(deadletter.Ambiguous) {
 				problem("event %s: simulator accepted %d call(s) but the dead letter says %q (%s), want ambiguous",
-					id, len(rec.calls), class, rec.dead[0][worker.HdrError])
+					id, len(rec.calls), class, rec.dead[0][deadletter.HdrError])
 			}
 			if rec.ledger != string(ledger.Dead) {
 				problem("event %s: dead-lettered but ledger says %s", id, rec.ledger)
@@ -570,12 +570,12 @@ func (r *chaosRun) check() {
 		switch n := len(rec.calls); {
 		case n >= 2:
 			multi++
-		case n == 1 && class == worker.ClassAmbiguous:
+		case n == 1 && class == string(deadletter.Ambiguous):
 			ambiguous1++
 			actedUnrecorded = append(actedUnrecorded, id)
 		case n == 0:
 			noCall++
-			if class == worker.ClassAmbiguous {
+			if class == string(deadletter.Ambiguous) {
 				ambiguous0++
 				falseAmbiguous = append(falseAmbiguous, id)
 			}

@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/ops"
 )
 
@@ -72,7 +73,7 @@ func (a *Admin) Register(mux *http.ServeMux) {
 // filterFromQuery reads route, class, status, since, until, grep, limit, id (repeated or
 // comma-separated) and all.
 func filterFromQuery(q url.Values, now time.Time) (ops.Filter, error) {
-	f := ops.Filter{Route: q.Get("route"), Class: q.Get("class"), Status: q.Get("status"), Grep: q.Get("grep")}
+	f := ops.Filter{Route: q.Get("route"), Class: deadletter.Class(q.Get("class")), Status: q.Get("status"), Grep: q.Get("grep")}
 	if f.Grep == "" {
 		f.Grep = q.Get("q")
 	}
@@ -160,7 +161,7 @@ func (a *Admin) readSelection(w http.ResponseWriter, r *http.Request) (selection
 		return s, ops.Filter{}, false
 	}
 	now := time.Now()
-	f := ops.Filter{Route: s.Route, Class: s.Class, Status: s.Status, Grep: s.Grep, IDs: s.IDs, Limit: s.Limit, All: s.All}
+	f := ops.Filter{Route: s.Route, Class: deadletter.Class(s.Class), Status: s.Status, Grep: s.Grep, IDs: s.IDs, Limit: s.Limit, All: s.All}
 	var err error
 	if f.Since, err = ops.ParseTime(s.Since, now); err == nil {
 		f.Until, err = ops.ParseTime(s.Until, now)

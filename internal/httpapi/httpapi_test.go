@@ -20,9 +20,9 @@ import (
 
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/bus/bustest"
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/ops"
-	"github.com/kopru/kopru/internal/worker"
 	"github.com/kopru/kopru/schemas"
 )
 
@@ -78,11 +78,8 @@ func (f *fixture) seed(class, errText string) uint64 {
 	b, _ := env.Marshal()
 	m := nats.NewMsg("dlq.licrus-installation")
 	m.Data = b
-	for k, v := range map[string]string{worker.HdrRoute: "licrus-installation", worker.HdrEventID: env.ID,
-		worker.HdrOriginalSubject: "events.installation.requested", worker.HdrErrorClass: class, worker.HdrError: errText,
-		worker.HdrAttempts: "1", worker.HdrTargetStatus: "HasError", worker.HdrFailedAt: time.Now().UTC().Format(time.RFC3339)} {
-		m.Header.Set(k, v)
-	}
+	m.Header = deadletter.Letter{Route: "licrus-installation", EventID: env.ID, OriginalSubject: "events.installation.requested",
+		Class: deadletter.Class(class), Error: errText, Attempts: 1, TargetStatus: "HasError", FailedAt: time.Now()}.Header()
 	ack, err := f.js.PublishMsg(context.Background(), m)
 	if err != nil {
 		f.t.Fatal(err)
@@ -297,7 +294,7 @@ func TestAdminAPI(t *testing.T) {
 		t.Fatalf("bad since: %d", code)
 	}
 	var d ops.Detail
-	if code := get("/v1/admin/dlq/"+strconv.FormatUint(a, 10), &d); code != 200 || d.Headers[worker.HdrError][0] != "serial unknown" {
+	if code := get("/v1/admin/dlq/"+strconv.FormatUint(a, 10), &d); code != 200 || d.Headers[deadletter.HdrError][0] != "serial unknown" {
 		t.Fatalf("show %d %+v", code, d)
 	}
 	if code := get("/v1/admin/dlq/999", nil); code != 404 {

@@ -14,8 +14,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/ops"
-	"github.com/kopru/kopru/internal/worker"
 )
 
 //go:embed ui.html
@@ -102,7 +102,7 @@ type page struct {
 	Matches []EventMatch // the events a business key found
 }
 
-var classes = []string{worker.ClassInvalid, worker.ClassRejected, worker.ClassExhausted, worker.ClassAmbiguous}
+var classes = deadletter.ClassNames()
 
 func uiHeaders(w http.ResponseWriter) {
 	h := w.Header()
@@ -223,9 +223,9 @@ func (a *Admin) basePage(title string, s session) page {
 }
 
 func uiFilter(q url.Values) (ops.Filter, string) {
-	f := ops.Filter{Route: q.Get("route"), Class: q.Get("class"), Grep: q.Get("q")}
+	f := ops.Filter{Route: q.Get("route"), Class: deadletter.Class(q.Get("class")), Grep: q.Get("q")}
 	v := url.Values{}
-	for k, s := range map[string]string{"route": f.Route, "class": f.Class, "q": f.Grep} {
+	for k, s := range map[string]string{"route": f.Route, "class": string(f.Class), "q": f.Grep} {
 		if s != "" {
 			v.Set(k, s)
 		}

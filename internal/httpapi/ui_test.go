@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/kopru/kopru/internal/bus"
-	"github.com/kopru/kopru/internal/worker"
+	"github.com/kopru/kopru/internal/deadletter"
 )
 
 var (
@@ -174,7 +174,7 @@ func TestUIInChromium(t *testing.T) {
 
 	sid := strconv.FormatUint(id1, 10)
 	dom = runChromium(t, bin, "--dump-dom", proxy.URL+"/ui/dlq/"+sid)
-	for _, want := range []string{`id="headers"`, worker.HdrErrorClass, worker.HdrOriginalSubject, "events.installation.requested",
+	for _, want := range []string{`id="headers"`, deadletter.HdrErrorClass, deadletter.HdrOriginalSubject, "events.installation.requested",
 		"Seri numarası sistemde bulunamadı.", `id="event"`, "specversion"} {
 		if !strings.Contains(dom, want) {
 			t.Fatalf("the dead letter page lacks %q:\n%s", want, dom)
@@ -218,7 +218,7 @@ func TestUIInChromium(t *testing.T) {
 	}
 	s, _ := f.js.Stream(context.Background(), bus.StreamEvents)
 	m, err := s.GetMsg(context.Background(), 1)
-	if err != nil || m.Header.Get(worker.HdrReplayOf) != sid || m.Header.Get(worker.HdrReplayRoute) != "licrus-installation" {
+	if err != nil || m.Header.Get(deadletter.HdrReplayOf) != sid || m.Header.Get(deadletter.HdrReplayRoute) != "licrus-installation" {
 		t.Fatalf("republished: %v %v", err, m)
 	}
 	dom = runChromium(t, bin, "--dump-dom", proxy.URL+"/ui/")

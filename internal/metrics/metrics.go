@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
@@ -16,14 +18,15 @@ import (
 const (
 	ResultSucceeded = "succeeded"
 	ResultDuplicate = "duplicate"
-	ResultInvalid   = "invalid"
-	ResultRejected  = "rejected"
-	ResultExhausted = "exhausted"
-	ResultAmbiguous = "ambiguous"
+	// A dead-lettered event's result is its dead-letter class.
+	ResultInvalid   = string(deadletter.Invalid)
+	ResultRejected  = string(deadletter.Rejected)
+	ResultExhausted = string(deadletter.Exhausted)
+	ResultAmbiguous = string(deadletter.Ambiguous)
 )
 
 // Results lists every result label value.
-var Results = []string{ResultSucceeded, ResultDuplicate, ResultInvalid, ResultRejected, ResultExhausted, ResultAmbiguous}
+var Results = append([]string{ResultSucceeded, ResultDuplicate}, deadletter.ClassNames()...)
 
 // RetryReasons lists the reason label values of kopru_retries_total.
 var RetryReasons = []string{"not_sent", "retryable", "retry_after", "session", "circuit_open", "lease_wait"}

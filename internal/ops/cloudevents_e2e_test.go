@@ -22,6 +22,7 @@ import (
 	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/config"
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/ops"
 	"github.com/kopru/kopru/internal/sim"
 	licrussim "github.com/kopru/kopru/internal/sim/licrus"
@@ -258,11 +259,11 @@ func TestCloudEventsSDKNATSSenderBinaryDeadLetterReplays(t *testing.T) {
 	})
 
 	dl := s.stored(bus.StreamDLQ, "dlq.licrus-installation")[0]
-	if got := dl.Header.Get(worker.HdrEventID); got != bin.ID() {
+	if got := dl.Header.Get(deadletter.HdrEventID); got != bin.ID() {
 		t.Fatalf("dead letter Kopru-Event-Id %q, want %q", got, bin.ID())
 	}
-	if dl.Header.Get(worker.HdrErrorClass) != worker.ClassRejected {
-		t.Fatalf("dead letter class %q", dl.Header.Get(worker.HdrErrorClass))
+	if deadletter.Class(dl.Header.Get(deadletter.HdrErrorClass)) != deadletter.Rejected {
+		t.Fatalf("dead letter class %q", dl.Header.Get(deadletter.HdrErrorClass))
 	}
 	checkAttributes(t, "dead letter", parse(t, dl), bin)
 
@@ -314,7 +315,7 @@ func TestCloudEventsBinaryInvalidDeadLetterHasItsID(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "the dead letter", func() bool { return msgs(t, s.js, bus.StreamDLQ, "dlq.licrus-installation") == 1 })
 	dl := s.stored(bus.StreamDLQ, "dlq.licrus-installation")[0]
-	if dl.Header.Get(worker.HdrEventID) != "bad-time-1" || dl.Header.Get(worker.HdrErrorClass) != worker.ClassInvalid ||
+	if dl.Header.Get(deadletter.HdrEventID) != "bad-time-1" || deadletter.Class(dl.Header.Get(deadletter.HdrErrorClass)) != deadletter.Invalid ||
 		dl.Header.Get("ce-tenant") != "acme" || dl.Header.Get("ce-time") != "yesterday" {
 		t.Fatalf("dead letter headers %v", dl.Header)
 	}
@@ -342,8 +343,8 @@ func TestCloudEventsStructuredDeadLetterReadsBack(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "the dead letter", func() bool { return msgs(t, s.js, bus.StreamDLQ, "dlq.licrus-installation") == 1 })
 	dl := s.stored(bus.StreamDLQ, "dlq.licrus-installation")[0]
-	if dl.Header.Get(worker.HdrEventID) != e.ID() {
-		t.Fatalf("Kopru-Event-Id %q", dl.Header.Get(worker.HdrEventID))
+	if dl.Header.Get(deadletter.HdrEventID) != e.ID() {
+		t.Fatalf("Kopru-Event-Id %q", dl.Header.Get(deadletter.HdrEventID))
 	}
 	checkAttributes(t, "dead letter", parse(t, dl), e)
 }

@@ -5,19 +5,21 @@ import (
 	"regexp"
 	"sort"
 	"time"
+
+	"github.com/kopru/kopru/internal/deadletter"
 )
 
 // Group is the dead letters of one route and class whose errors read the same once numbers, ids and
 // quoted values are folded (Normalize): one line of an error tracker's issue list.
 type Group struct {
-	Route     string    `json:"route"`
-	Class     string    `json:"class"`
-	Error     string    `json:"error"`   // the normalised error
-	Example   string    `json:"example"` // the latest dead letter's error as it was
-	Count     int       `json:"count"`
-	FirstSeen time.Time `json:"firstSeen"`
-	LastSeen  time.Time `json:"lastSeen"`
-	IDs       []uint64  `json:"ids"` // the group's dead letters, oldest first
+	Route     string           `json:"route"`
+	Class     deadletter.Class `json:"class"`
+	Error     string           `json:"error"`   // the normalised error
+	Example   string           `json:"example"` // the latest dead letter's error as it was
+	Count     int              `json:"count"`
+	FirstSeen time.Time        `json:"firstSeen"`
+	LastSeen  time.Time        `json:"lastSeen"`
+	IDs       []uint64         `json:"ids"` // the group's dead letters, oldest first
 }
 
 var (
@@ -46,7 +48,7 @@ func (o *Ops) Groups(ctx context.Context, f Filter) ([]Group, error) {
 	by := map[[3]string]*Group{}
 	var out []*Group
 	for _, d := range res.Items {
-		k := [3]string{d.Route, d.Class, Normalize(d.Error)}
+		k := [3]string{d.Route, string(d.Class), Normalize(d.Error)}
 		g := by[k]
 		if g == nil {
 			g = &Group{Route: d.Route, Class: d.Class, Error: k[2], FirstSeen: d.FailedAt, LastSeen: d.FailedAt}

@@ -11,9 +11,9 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/kopru/kopru/internal/bus"
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/ledger"
-	"github.com/kopru/kopru/internal/worker"
 )
 
 // TestReplayTakesTheIDFromTheStoredEvent: NATS trims header values, so a dead letter stored before ids
@@ -25,9 +25,9 @@ func TestReplayTakesTheIDFromTheStoredEvent(t *testing.T) {
 	realID := " hostile-trimmed\r\n"
 	m := nats.NewMsg(event.DLQPrefix + "licrus-installation")
 	m.Data = exampleEvent(t, realID)
-	for k, v := range map[string]string{worker.HdrRoute: "licrus-installation", worker.HdrEventID: strings.TrimSpace(realID),
-		worker.HdrOriginalSubject: "events.installation.requested", worker.HdrErrorClass: worker.ClassExhausted,
-		worker.HdrError: "gave up", worker.HdrAttempts: "8", worker.HdrFailedAt: time.Now().UTC().Format(time.RFC3339)} {
+	for k, v := range map[string]string{deadletter.HdrRoute: "licrus-installation", deadletter.HdrEventID: strings.TrimSpace(realID),
+		deadletter.HdrOriginalSubject: "events.installation.requested", deadletter.HdrErrorClass: string(deadletter.Exhausted),
+		deadletter.HdrError: "gave up", deadletter.HdrAttempts: "8", deadletter.HdrFailedAt: time.Now().UTC().Format(time.RFC3339)} {
 		m.Header.Set(k, v)
 	}
 	ack, err := e.js.PublishMsg(ctx, m)

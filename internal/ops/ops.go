@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -21,9 +20,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kopru/kopru/internal/bus"
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/ledger"
-	"github.com/kopru/kopru/internal/worker"
 )
 
 // Errors of the package; test with errors.Is.
@@ -116,15 +115,15 @@ func (o *Ops) Routes() []Route { return append([]Route(nil), o.routes...) }
 // Filter selects dead letters. Every set field must match (AND); the zero Filter selects nothing for
 // Replay and Purge unless All is set, and everything for List.
 type Filter struct {
-	Route  string    `json:"route,omitempty"`
-	Class  string    `json:"class,omitempty"`  // invalid | rejected | exhausted | ambiguous
-	Status string    `json:"status,omitempty"` // Kopru-Target-Status, exactly
-	Since  time.Time `json:"since,omitzero"`   // failed at or after (Kopru-Failed-At, else the stream time)
-	Until  time.Time `json:"until,omitzero"`   // failed before
-	Grep   string    `json:"grep,omitempty"`   // text contained in Kopru-Error (case-insensitive)
-	IDs    []uint64  `json:"ids,omitempty"`    // these dead letters only
-	Limit  int       `json:"limit,omitempty"`  // at most this many (0: no limit for Replay/Purge, 100 for List)
-	All    bool      `json:"all,omitempty"`    // Replay/Purge: an empty filter means every dead letter
+	Route  string           `json:"route,omitempty"`
+	Class  deadletter.Class `json:"class,omitempty"`  // invalid | rejected | exhausted | ambiguous
+	Status string           `json:"status,omitempty"` // Kopru-Target-Status, exactly
+	Since  time.Time        `json:"since,omitzero"`   // failed at or after (Kopru-Failed-At, else the stream time)
+	Until  time.Time        `json:"until,omitzero"`   // failed before
+	Grep   string           `json:"grep,omitempty"`   // text contained in Kopru-Error (case-insensitive)
+	IDs    []uint64         `json:"ids,omitempty"`    // these dead letters only
+	Limit  int              `json:"limit,omitempty"`  // at most this many (0: no limit for Replay/Purge, 100 for List)
+	All    bool             `json:"all,omitempty"`    // Replay/Purge: an empty filter means every dead letter
 }
 
 // Empty reports whether f selects by nothing.
@@ -135,37 +134,28 @@ func (f Filter) Empty() bool {
 
 // DeadLetter is one dead letter as listed.
 type DeadLetter struct {
-	ID              uint64    `json:"id"` // stream sequence in DLQ
-	Route           string    `json:"route"`
-	EventID         string    `json:"eventId"`
-	Class           string    `json:"class"`
-	Error           string    `json:"error"`
-	Attempts        int       `json:"attempts"`
-	TargetStatus    string    `json:"targetStatus,omitempty"`
-	FailedAt        time.Time `json:"failedAt"` // Kopru-Failed-At, else the time JetStream stored it
-	StoredAt        time.Time `json:"storedAt"` // stream time
-	OriginalSubject string    `json:"originalSubject"`
-	ReplayOf        string    `json:"replayOf,omitempty"` // the dead letter an earlier replay came from
-	Subject         string    `json:"subject"`            // dlq.<route>
+	ID              uint64           `json:"id"` // stream sequence in DLQ
+	Route           string           `json:"route"`
+	EventID         string           `json:"eventId"`
+	Class           deadletter.Class `json:"class"`
+	Error           string           `json:"error"`
+	Attempts        int              `json:"attempts"`
+	TargetStatus    string           `json:"targetStatus,omitempty"`
+	FailedAt        time.Time        `json:"failedAt"` // Kopru-Failed-At, else the time JetStream stored it
+	StoredAt        time.Time        `json:"storedAt"` // stream time
+	OriginalSubject string           `json:"originalSubject"`
+	ReplayOf        string           `json:"replayOf,omitempty"` // the dead letter an earlier replay came from
+	Subject         string           `json:"subject"`            // dlq.<route>
 }
 
 // Age is how long ago the event failed.
 func (d DeadLetter) Age(now time.Time) time.Duration { return now.Sub(d.FailedAt) }
 
 func fromHeaders(seq uint64, subject string, h nats.Header, stored time.Time) DeadLetter {
-	d := DeadLetter{ID: seq, Subject: subject, StoredAt: stored.UTC(),
-		Route: h.Get(worker.HdrRoute), EventID: h.Get(worker.HdrEventID), Class: h.Get(worker.HdrErrorClass),
-		Error: h.Get(worker.HdrError), TargetStatus: h.Get(worker.HdrTargetStatus),
-		OriginalSubject: h.Get(worker.HdrOriginalSubject), ReplayOf: h.Get(worker.HdrReplayOf)}
-	d.Attempts, _ = strconv.Atoi(h.Get(worker.HdrAttempts))
-	if d.Route == "" {
-		d.Route = strings.TrimPrefix(subject, event.DLQPrefix)
-	}
-	d.FailedAt = d.StoredAt
-	if t, err := time.Parse(time.RFC3339, h.Get(worker.HdrFailedAt)); err == nil {
-		d.FailedAt = t.UTC()
-	}
-	return d
+	l := deadletter.Parse(subject, h, stored)
+	return DeadLetter{ID: seq, Subject: subject, StoredAt: stored.UTC(), Route: l.Route, EventID: l.EventID,
+		Class: l.Class, Error: l.Error, Attempts: l.Attempts, TargetStatus: l.TargetStatus, FailedAt: l.FailedAt,
+		OriginalSubject: l.OriginalSubject, ReplayOf: l.ReplayOf}
 }
 
 func (f Filter) match(d DeadLetter) bool {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/bus/bustest"
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/ledger"
 	"github.com/kopru/kopru/internal/metrics"
@@ -78,13 +79,10 @@ func (e *env) seed(ls ...letter) []uint64 {
 		evID := fmt.Sprintf("ev-%d-%d", time.Now().UnixNano(), i)
 		m := nats.NewMsg(event.DLQPrefix + l.route)
 		m.Data = exampleEvent(e.t, evID)
-		for k, v := range map[string]string{worker.HdrRoute: l.route, worker.HdrEventID: evID,
-			worker.HdrOriginalSubject: "events.installation.requested", worker.HdrErrorClass: l.class,
-			worker.HdrError: l.errText, worker.HdrAttempts: strconv.Itoa(l.attempts), worker.HdrTargetStatus: l.status,
-			worker.HdrFailedAt: l.failedAt.Format(time.RFC3339)} {
-			m.Header.Set(k, v)
-		}
-		m.Header.Set(nats.MsgIdHdr, "dlq/"+l.route+"/"+evID)
+		m.Header = deadletter.Letter{Route: l.route, EventID: evID, OriginalSubject: "events.installation.requested",
+			Class: deadletter.Class(l.class), Error: l.errText, Attempts: l.attempts, TargetStatus: l.status,
+			FailedAt: l.failedAt}.Header()
+		m.Header.Set(nats.MsgIdHdr, deadletter.MsgID(l.route, evID, 0, ""))
 		ack, err := e.js.PublishMsg(context.Background(), m)
 		if err != nil {
 			e.t.Fatal(err)
@@ -190,7 +188,7 @@ func TestShow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !d.Valid || !strings.Contains(string(d.Event), "\n  \"specversion\"") || d.Headers[worker.HdrError][0] != "nope" {
+	if !d.Valid || !strings.Contains(string(d.Event), "\n  \"specversion\"") || d.Headers[deadletter.HdrError][0] != "nope" {
 		t.Fatalf("detail %+v", d)
 	}
 	if _, err := e.op.Show(context.Background(), 999); !errors.Is(err, ErrNotFound) {
@@ -265,8 +263,8 @@ func TestReplayRepublishesAndDeletes(t *testing.T) {
 		t.Fatalf("%d events republished, want 2", len(evs))
 	}
 	m := evs[0]
-	if m.Subject != "events.installation.requested" || m.Header.Get(worker.HdrReplayRoute) != "licrus-installation" ||
-		m.Header.Get(worker.HdrReplayOf) != strconv.FormatUint(seq[0], 10) ||
+	if m.Subject != "events.installation.requested" || m.Header.Get(deadletter.HdrReplayRoute) != "licrus-installation" ||
+		m.Header.Get(deadletter.HdrReplayOf) != strconv.FormatUint(seq[0], 10) ||
 		m.Header.Get(nats.MsgIdHdr) != dl.EventID+"/replay/"+strconv.FormatUint(seq[0], 10) || string(m.Data) != string(dl.Raw) {
 		t.Fatalf("republished %s %v %s", m.Subject, m.Header, m.Data)
 	}
@@ -335,7 +333,7 @@ func TestReplayFailingMidwayLosesAndDuplicatesNothing(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, m := range evs {
-		seen[m.Header.Get(worker.HdrReplayOf)] = true
+		seen[m.Header.Get(deadletter.HdrReplayOf)] = true
 	}
 	for _, s := range seq {
 		if !seen[strconv.FormatUint(s, 10)] {
@@ -422,8 +420,8 @@ func TestEditBeforeReplay(t *testing.T) {
 		t.Fatalf("%+v %v", rep, err)
 	}
 	m := e.events()[0]
-	if !strings.Contains(string(m.Data), "SN-FIXED-1") || m.Header.Get(HdrEditedBy) != "ayse" ||
-		m.Header.Get(HdrEditedAt) != "2026-11-03T10:00:00Z" || m.Header.Get(HdrEditedFields) != "/data/product/serialNumbers" {
+	if !strings.Contains(string(m.Data), "SN-FIXED-1") || m.Header.Get(deadletter.HdrEditedBy) != "ayse" ||
+		m.Header.Get(deadletter.HdrEditedAt) != "2026-11-03T10:00:00Z" || m.Header.Get(deadletter.HdrEditedFields) != "/data/product/serialNumbers" {
 		t.Fatalf("republished %v %s", m.Header, m.Data)
 	}
 	if _, err := e.op.Replay(context.Background(), ReplayOptions{Filter: Filter{All: true}, Edit: &Edit{Event: good}}); !errors.Is(err, ErrEdit) {

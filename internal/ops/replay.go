@@ -3,8 +3,6 @@ package ops
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,16 +16,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/ledger"
-	"github.com/kopru/kopru/internal/worker"
-)
-
-// Headers a replay adds to an edited event.
-const (
-	HdrEditedBy     = "Kopru-Edited-By"
-	HdrEditedAt     = "Kopru-Edited-At"
-	HdrEditedFields = "Kopru-Edited-Fields"
 )
 
 // Results of one item of a replay or purge.
@@ -46,12 +37,12 @@ const (
 
 // Item is what happened to one dead letter.
 type Item struct {
-	ID      uint64 `json:"id"`
-	Route   string `json:"route"`
-	EventID string `json:"eventId"`
-	Class   string `json:"class"`
-	Result  string `json:"result"`
-	Reason  string `json:"reason,omitempty"`
+	ID      uint64           `json:"id"`
+	Route   string           `json:"route"`
+	EventID string           `json:"eventId"`
+	Class   deadletter.Class `json:"class"`
+	Result  string           `json:"result"`
+	Reason  string           `json:"reason,omitempty"`
 	// ReplayMsgID is the Nats-Msg-Id of the republished event.
 	ReplayMsgID string `json:"replayMsgId,omitempty"`
 }
@@ -107,18 +98,9 @@ func (o *Ops) Select(ctx context.Context, f Filter) ([]DeadLetter, error) {
 	return res.Items, nil
 }
 
-// ReplayMsgID is the Nats-Msg-Id of the replay of dead letter seq of event eventID. An id that could not
-// travel in a header unchanged (see event.CheckID) is replaced by a digest of it.
-func ReplayMsgID(eventID string, seq uint64) string {
-	switch {
-	case eventID == "":
-		eventID = "no-id"
-	case event.CheckID(eventID) != nil:
-		sum := sha256.Sum256([]byte(eventID))
-		eventID = "sha256-" + hex.EncodeToString(sum[:16])
-	}
-	return eventID + "/replay/" + strconv.FormatUint(seq, 10)
-}
+// ReplayMsgID is the Nats-Msg-Id of the replay of dead letter seq of event eventID
+// (deadletter.ReplayMsgID).
+func ReplayMsgID(eventID string, seq uint64) string { return deadletter.ReplayMsgID(eventID, seq) }
 
 // storedEventID returns the id inside a dead letter's stored event, or fallback (the Kopru-Event-Id
 // header) when the bytes hold no string id. The header can differ: NATS trims header values.
@@ -214,7 +196,7 @@ func (o *Ops) Replay(ctx context.Context, ro ReplayOptions) (*Report, error) {
 
 func (o *Ops) replayOne(ctx context.Context, d DeadLetter, ro ReplayOptions) Item {
 	it := Item{ID: d.ID, Route: d.Route, EventID: d.EventID, Class: d.Class}
-	if d.Class == worker.ClassAmbiguous && !ro.AllowAmbiguous {
+	if d.Class == deadletter.Ambiguous && !ro.AllowAmbiguous {
 		it.Result, it.Reason = ResultSkipped, "class ambiguous: the vendor may already have acted; verify, then replay with allow-ambiguous or purge it"
 		return it
 	}
@@ -258,9 +240,9 @@ func (o *Ops) replayOne(ctx context.Context, d DeadLetter, ro ReplayOptions) Ite
 			by = "unknown"
 		}
 		at := o.now().UTC().Format(time.RFC3339)
-		msg.Header.Set(HdrEditedBy, by)
-		msg.Header.Set(HdrEditedAt, at)
-		msg.Header.Set(HdrEditedFields, strings.Join(fields, ","))
+		msg.Header.Set(deadletter.HdrEditedBy, by)
+		msg.Header.Set(deadletter.HdrEditedAt, at)
+		msg.Header.Set(deadletter.HdrEditedFields, strings.Join(fields, ","))
 		if !ro.DryRun {
 			o.log.Info("dead letter edited before replay", zap.Uint64("dlq_id", d.ID), zap.String("route", d.Route),
 				zap.String("event_id", d.EventID), zap.String("edited_by", by), zap.String("edited_at", at),
@@ -272,7 +254,7 @@ func (o *Ops) replayOne(ctx context.Context, d DeadLetter, ro ReplayOptions) Ite
 		return it
 	}
 	if d.EventID != "" {
-		rec := ledger.Replay{By: ro.By, At: o.now().UTC(), DLQID: d.ID, Class: d.Class, Error: d.Error, Edited: ro.Edit != nil}
+		rec := ledger.Replay{By: ro.By, At: o.now().UTC(), DLQID: d.ID, Class: string(d.Class), Error: d.Error, Edited: ro.Edit != nil}
 		if rec.By == "" && ro.Edit != nil {
 			rec.By = ro.Edit.By
 		}
@@ -292,8 +274,8 @@ func (o *Ops) replayOne(ctx context.Context, d DeadLetter, ro ReplayOptions) Ite
 		it.Result, it.Reason = ResultFailed, "replay ticket not written, dead letter kept: "+err.Error()
 		return it
 	}
-	msg.Header.Set(worker.HdrReplayRoute, d.Route)
-	msg.Header.Set(worker.HdrReplayOf, strconv.FormatUint(d.ID, 10))
+	msg.Header.Set(deadletter.HdrReplayRoute, d.Route)
+	msg.Header.Set(deadletter.HdrReplayOf, strconv.FormatUint(d.ID, 10))
 	msg.Header.Set(nats.MsgIdHdr, it.ReplayMsgID)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	ack, err := o.pub.PublishMsg(pctx, msg)

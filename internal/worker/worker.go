@@ -19,34 +19,20 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kopru/kopru/internal/bus"
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/ledger"
 	"github.com/kopru/kopru/internal/metrics"
 	"github.com/kopru/kopru/internal/target"
 )
 
-// Dead-letter headers of the public contract, and Köprü's own extras.
+// The dead-letter classes, as the worker's call sites name them; the contract (classes, headers,
+// message ids) is package deadletter, which is what every other package imports.
 const (
-	HdrRoute           = "Kopru-Route"
-	HdrEventID         = "Kopru-Event-Id"
-	HdrOriginalSubject = "Kopru-Original-Subject"
-	HdrErrorClass      = "Kopru-Error-Class"
-	HdrError           = "Kopru-Error"
-	HdrAttempts        = "Kopru-Attempts"
-	HdrTargetStatus    = "Kopru-Target-Status"
-	HdrFailedAt        = "Kopru-Failed-At"
-	// HdrReplayRoute marks a replayed event: only that route handles it; the others of the same event
-	// type (which already finished it) ignore it.
-	HdrReplayRoute = "Kopru-Replay-Route"
-	HdrReplayOf    = "Kopru-Replay-Of"
-)
-
-// Error classes of a dead letter (Kopru-Error-Class).
-const (
-	ClassInvalid   = "invalid"
-	ClassRejected  = "rejected"
-	ClassExhausted = "exhausted"
-	ClassAmbiguous = "ambiguous"
+	ClassInvalid   = deadletter.Invalid
+	ClassRejected  = deadletter.Rejected
+	ClassExhausted = deadletter.Exhausted
+	ClassAmbiguous = deadletter.Ambiguous
 )
 
 // Worker runs a set of routes in this process. It holds no state of its own beyond in-flight
@@ -297,7 +283,7 @@ func (w *Worker) process(j *job) {
 // one (a producer set the header) it is logged and the event is processed normally, never dropped.
 func (w *Worker) replayForAnother(j *job) bool {
 	h := j.msg.Headers()
-	rr := h.Get(HdrReplayRoute)
+	rr := h.Get(deadletter.HdrReplayRoute)
 	if rr == "" || rr == j.r.Name {
 		return false
 	}
@@ -872,8 +858,7 @@ func (w *Worker) reemitOutcome(j *job) {
 
 // deadLetter records the dead letter in the ledger (when the event got that far), publishes it on
 // dlq.<route> with the original bytes and the contract headers, and acks.
-func (w *Worker) deadLetter(j *job, class, reason, status string, attempts int) {
-	r := j.r
+func (w *Worker) deadLetter(j *job, class deadletter.Class, reason, status string, attempts int) {
 	eventID := j.msg.Headers().Get(nats.MsgIdHdr)
 	if id := event.Header(j.msg.Headers(), event.HeaderPrefix+"id"); id != "" && event.IsBinary(j.msg.Headers()) {
 		eventID = id // a binary-mode event that did not decode: its ce-id is its id
@@ -881,27 +866,19 @@ func (w *Worker) deadLetter(j *job, class, reason, status string, attempts int) 
 	if j.env != nil {
 		eventID = j.env.ID
 	}
-	// A binary-mode event's attributes are its ce-* headers: the dead letter keeps them beside the
-	// data, so it reads as the same CloudEvent and its replay runs as the original did.
-	h := event.BinaryHeaders(j.msg.Headers())
-	if h == nil {
-		h = make(map[string]string, 9)
-	}
-	for k, v := range map[string]string{
-		HdrRoute:           r.Name,
-		HdrEventID:         eventID,
-		HdrOriginalSubject: j.msg.Subject(),
-		HdrErrorClass:      class,
-		HdrError:           target.OneLine(reason),
-		HdrAttempts:        strconv.Itoa(attempts),
-		HdrTargetStatus:    status,
-		HdrFailedAt:        time.Now().UTC().Format(time.RFC3339),
-	} {
-		h[k] = v
-	}
-	if rp := j.msg.Headers().Get(HdrReplayOf); rp != "" {
-		h[HdrReplayOf] = rp
-	}
+	h := deadletter.Letter{
+		Route:           j.r.Name,
+		EventID:         eventID,
+		OriginalSubject: j.msg.Subject(),
+		Class:           class,
+		Error:           reason,
+		Attempts:        attempts,
+		TargetStatus:    status,
+		FailedAt:        time.Now(),
+		ReplayOf:        j.msg.Headers().Get(deadletter.HdrReplayOf),
+		// A binary-mode event's attributes are its ce-* headers: the dead letter keeps them.
+		CloudEvent: event.BinaryHeaders(j.msg.Headers()),
+	}.Encode()
 	if j.key != "" {
 		e := j.entry
 		e.State, e.DLQ = ledger.Dead, h
@@ -916,8 +893,8 @@ func (w *Worker) deadLetter(j *job, class, reason, status string, attempts int) 
 		return
 	}
 	_ = j.msg.Ack()
-	w.finished(j, class)
-	j.logger().Warn("event dead-lettered", zap.String("class", class), zap.String("error", target.MaskDigits(h[HdrError])),
+	w.finished(j, string(class))
+	j.logger().Warn("event dead-lettered", zap.String("class", string(class)), zap.String("error", target.MaskDigits(h[deadletter.HdrError])),
 		zap.Int("attempts", attempts), zap.String("target_status", status))
 }
 
@@ -931,14 +908,11 @@ func (w *Worker) reemitDeadLetter(j *job) {
 }
 
 func (w *Worker) publishDeadLetter(j *job, h map[string]string) error {
-	id := h[HdrEventID]
-	if id == "" && j.meta != nil {
-		id = "seq-" + strconv.FormatUint(j.meta.Sequence.Stream, 10)
+	var seq uint64
+	if j.meta != nil {
+		seq = j.meta.Sequence.Stream
 	}
-	if rp := h[HdrReplayOf]; rp != "" {
-		id += "/replay-" + rp
-	}
-	return w.publish(event.DLQPrefix+j.r.Name, "dlq/"+j.r.Name+"/"+id, h, j.msg.Data())
+	return w.publish(deadletter.Subject(j.r.Name), deadletter.MsgID(j.r.Name, h[deadletter.HdrEventID], seq, h[deadletter.HdrReplayOf]), h, j.msg.Data())
 }
 
 func (w *Worker) publish(subject, msgID string, headers map[string]string, data []byte) error {
