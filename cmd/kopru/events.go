@@ -10,7 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/httpapi"
 	"github.com/kopru/kopru/internal/ledger"
@@ -64,6 +63,10 @@ func cmdEvents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // connectEvents binds the status service to KOPRU_NATS_URL, over the routes that have a consumer
 // there (the routes some kopru runs).
 func connectEvents(ctx context.Context) (*httpapi.Events, func(), error) {
+	table, err := routeTable()
+	if err != nil {
+		return nil, nil, err
+	}
 	nc, js, err := connectNATS(ctx, "events")
 	if err != nil {
 		return nil, nil, err
@@ -75,7 +78,7 @@ func connectEvents(ctx context.Context) (*httpapi.Events, func(), error) {
 		return nil, nil, fmt.Errorf("ledger bucket %s: %w", bus.LedgerBucket, err)
 	}
 	var routes []httpapi.EventRoute
-	for _, s := range app.Table {
+	for _, s := range table {
 		if _, err := js.Consumer(ctx, bus.StreamEvents, s.Name); err != nil {
 			continue // no kopru runs this route here
 		}

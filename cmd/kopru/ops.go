@@ -22,6 +22,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/kopru/kopru/internal/app"
+	"github.com/kopru/kopru/internal/config"
 	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/ops"
 )
@@ -94,15 +95,20 @@ func cmdDLQ(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	return usageError{fmt.Sprintf("unknown dlq command %q", args[0])}
 }
 
-// connectOps connects (connectNATS) and binds the operator library.
+// connectOps connects (connectNATS) and binds the operator library to the route table the run uses
+// (the built-in routes and those KOPRU_CONFIG's file adds).
 func connectOps(ctx context.Context, name string, circuit ops.CircuitFunc) (*ops.Ops, func(), error) {
+	table, err := routeTable()
+	if err != nil {
+		return nil, nil, err
+	}
 	nc, js, err := connectNATS(ctx, name)
 	if err != nil {
 		return nil, nil, err
 	}
 	var o *ops.Ops
 	err = retryBounded(ctx, "open the dead-letter stream", func(ctx context.Context) (err error) {
-		o, err = ops.New(ctx, js, ops.Options{Routes: app.OpsRoutes(), Circuit: circuit})
+		o, err = ops.New(ctx, js, ops.Options{Routes: app.OpsRoutes(table), Circuit: circuit})
 		return err
 	})
 	if err != nil {
@@ -110,6 +116,16 @@ func connectOps(ctx context.Context, name string, circuit ops.CircuitFunc) (*ops
 		return nil, nil, err
 	}
 	return o, nc.Close, nil
+}
+
+// routeTable is the route table `kopru run` uses with the same configuration (KOPRU_CONFIG and the
+// environment): the built-in routes and those the configuration adds.
+func routeTable() ([]app.RouteSpec, error) {
+	cfg, err := config.Load(os.Getenv("KOPRU_CONFIG"), os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	return app.RouteTable(cfg)
 }
 
 // idList is a repeatable, comma-separated --id flag.

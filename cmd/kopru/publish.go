@@ -114,7 +114,11 @@ func buildEnvelope(typ, source, id string, raw []byte) (*event.Envelope, error) 
 // eventTypes lists the types kopru publish accepts: those with a schema that are not an outcome of a
 // route (outcomes are Köprü's to publish, on outcomes.<type>).
 func eventTypes(s *event.Schemas) (events, outcomes []string) {
-	for _, r := range app.Table {
+	table, err := routeTable()
+	if err != nil {
+		table = app.Table // the configuration's own error is reported where it is used
+	}
+	for _, r := range table {
 		if !slices.Contains(outcomes, r.OutcomeType) {
 			outcomes = append(outcomes, r.OutcomeType)
 		}

@@ -63,6 +63,7 @@ type App struct {
 	ledger  *ledger.Ledger
 	worker  *worker.Worker
 	routes  []worker.Route // the routes this process runs
+	table   []RouteSpec    // the route registry status, admin and ingest read (runTable)
 	closers []target.Closer
 	srv     *http.Server
 	ln      net.Listener
@@ -141,6 +142,7 @@ func (a *App) Start(ctx context.Context) (err error) {
 		a.log.Warn("no route is configured: set a target's URL (KOPRU_LICRUS_URL, KOPRU_LEANSOFT_URL, KOPRU_DIA_URL) or run `kopru dev`")
 	}
 	a.routes = routes
+	a.table = runTable(a.cfg, routes)
 	if err := a.listenHTTP(); err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func TestCircuitOpensPausesConsumerAndRecovers(t *testing.T) {
 		t.Fatalf("consumer not paused while the circuit is open")
 	}
 	// `kopru status` sees it from any machine, without the worker's metrics.
-	o, err := ops.New(context.Background(), s.js, ops.Options{Routes: app.OpsRoutes()})
+	o, err := ops.New(context.Background(), s.js, ops.Options{Routes: app.OpsRoutes(app.Table)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,20 +12,21 @@ import (
 	"github.com/kopru/kopru/internal/ops"
 )
 
-// OpsRoutes is the route table as internal/ops wants it.
-func OpsRoutes() []ops.Route {
-	out := make([]ops.Route, 0, len(Table))
-	for _, s := range Table {
+// OpsRoutes is a route table (RouteTable: the built-in routes and the configuration's) as
+// internal/ops wants it.
+func OpsRoutes(table []RouteSpec) []ops.Route {
+	out := make([]ops.Route, 0, len(table))
+	for _, s := range table {
 		out = append(out, ops.Route{Name: s.Name, EventType: s.EventType, Target: s.Target})
 	}
 	return out
 }
 
-// eventTypes lists the event types some route consumes: the types HTTP ingest accepts.
-func eventTypes() []string {
+// EventTypes lists the event types some route of table consumes: the types HTTP ingest accepts.
+func EventTypes(table []RouteSpec) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, s := range Table {
+	for _, s := range table {
 		if !seen[s.EventType] {
 			seen[s.EventType] = true
 			out = append(out, s.EventType)
@@ -36,7 +37,7 @@ func eventTypes() []string {
 
 // Ops returns the operator library bound to this app's JetStream (after Start).
 func (a *App) Ops(ctx context.Context) (*ops.Ops, error) {
-	return ops.New(ctx, a.js, ops.Options{Routes: OpsRoutes(), Logger: a.log.Named("ops"), Schemas: a.Schemas,
+	return ops.New(ctx, a.js, ops.Options{Routes: OpsRoutes(a.table), Logger: a.log.Named("ops"), Schemas: a.Schemas,
 		Circuit: ops.CircuitFromGatherer(a.reg)})
 }
 
@@ -46,7 +47,7 @@ func (a *App) extraHTTP(mux *http.ServeMux) {
 	httpapi.RegisterOpenAPI(mux)
 	ev := a.events()
 	ev.Register(mux)
-	(&httpapi.Ingest{Tokens: a.cfg.Ingest.Tokens, Types: eventTypes(), Schemas: a.Schemas, Publisher: a.js,
+	(&httpapi.Ingest{Tokens: a.cfg.Ingest.Tokens, Types: EventTypes(a.table), Schemas: a.Schemas, Publisher: a.js,
 		Log: a.log.Named("ingest"), Events: ev}).Register(mux)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

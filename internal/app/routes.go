@@ -78,6 +78,26 @@ func RouteTable(cfg config.Config) ([]RouteSpec, error) {
 	return out, nil
 }
 
+// runTable is the route registry of a running app: RouteTable(cfg) (Table when the configuration's
+// routes do not parse, which only happens when the caller passed its own routes), plus any route the
+// app runs that the table does not name (a caller's own routes, in tests).
+func runTable(cfg config.Config, running []worker.Route) []RouteSpec {
+	table, err := RouteTable(cfg)
+	if err != nil {
+		table = append([]RouteSpec(nil), Table...)
+	}
+	for _, r := range running {
+		known := false
+		for _, s := range table {
+			known = known || s.Name == r.Name
+		}
+		if !known {
+			table = append(table, RouteSpec{Name: r.Name, EventType: r.EventType, OutcomeType: r.OutcomeType, Target: r.TargetName, Operation: r.Operation})
+		}
+	}
+	return table
+}
+
 func validRouteName(s string) bool {
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
