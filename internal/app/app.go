@@ -28,6 +28,7 @@ import (
 	"github.com/kopru/kopru/internal/httpapi"
 	"github.com/kopru/kopru/internal/ledger"
 	"github.com/kopru/kopru/internal/metrics"
+	"github.com/kopru/kopru/internal/ops"
 	"github.com/kopru/kopru/internal/target"
 	"github.com/kopru/kopru/internal/worker"
 )
@@ -258,21 +259,18 @@ func (a *App) refreshGauges(ctx context.Context) {
 	if err != nil {
 		return
 	}
-	info, err := dlq.Info(ctx, jetstream.WithSubjectFilter(event.DLQPrefix+">"))
+	var names []string
+	for name := range a.worker.Consumers() {
+		names = append(names, name)
+	}
+	depths, err := ops.DLQDepths(ctx, dlq, names)
 	if err != nil {
 		return
 	}
-	for name := range a.worker.Consumers() {
-		subj := event.DLQPrefix + name
-		n := info.State.Subjects[subj]
-		a.Metrics.DLQMessages.WithLabelValues(name).Set(float64(n))
-		age := 0.0
-		if n > 0 {
-			if m, err := dlq.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(subj)); err == nil {
-				age = time.Since(m.Time).Seconds()
-			}
-		}
-		a.Metrics.DLQOldestAge.WithLabelValues(name).Set(age)
+	now := time.Now()
+	for name, d := range depths {
+		a.Metrics.DLQMessages.WithLabelValues(name).Set(float64(d.Messages))
+		a.Metrics.DLQOldestAge.WithLabelValues(name).Set(d.Age(now).Seconds())
 	}
 }
 

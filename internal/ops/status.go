@@ -63,9 +63,13 @@ func (o *Ops) Status(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", bus.StreamEvents, err)
 	}
-	dlqInfo, err := o.dlq.Info(ctx, jetstream.WithSubjectFilter(event.DLQPrefix+">"))
+	routeNames := make([]string, len(o.routes))
+	for i, r := range o.routes {
+		routeNames[i] = r.Name
+	}
+	depths, err := DLQDepths(ctx, o.dlq, routeNames)
 	if err != nil {
-		return nil, fmt.Errorf("stream %s: %w", bus.StreamDLQ, err)
+		return nil, err
 	}
 	targets := map[string]bool{}
 	for _, r := range o.routes {
@@ -73,12 +77,10 @@ func (o *Ops) Status(ctx context.Context) (*Status, error) {
 		rs := RouteStatus{Route: r.Name, EventType: r.EventType, Target: r.Target}
 		o.consumerStatus(ctx, events, r, &rs, now)
 		subj := event.DLQPrefix + r.Name
-		rs.DLQDepth = dlqInfo.State.Subjects[subj]
+		depth := depths[r.Name]
+		rs.DLQDepth = depth.Messages
 		if rs.DLQDepth > 0 {
-			if m, err := o.dlq.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(subj)); err == nil {
-				d := fromHeaders(m.Sequence, m.Subject, m.Header, m.Time)
-				rs.DLQOldest, rs.DLQOldestAge = d.FailedAt, now.Sub(d.FailedAt)
-			}
+			rs.DLQOldest, rs.DLQOldestAge = depth.Oldest, depth.Age(now)
 			if m, err := o.dlq.GetLastMsgForSubject(ctx, subj); err == nil {
 				d := fromHeaders(m.Sequence, m.Subject, m.Header, m.Time)
 				rs.LastError, rs.LastErrorAt = d.Error, d.FailedAt
