@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/kopru/kopru/internal/event"
+	"github.com/kopru/kopru/internal/redact"
 )
 
 // Stream and bucket names of the public contract.
@@ -271,7 +272,7 @@ func redactURLs(list string) string {
 	return strings.Join(parts, ",")
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+func oneLine(s string) string { return redact.OneLine(s) }
 
 // StreamConfig sets the durability and retention of Köprü's streams and ledger.
 type StreamConfig struct {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/event"
+	"github.com/kopru/kopru/internal/redact"
 )
 
 // businessKeys are the data fields an operator may search events by.
@@ -104,11 +105,5 @@ func findKey(v any, field, key string) string {
 	return ""
 }
 
-// MaskKey shows the last 3 characters of a business key and masks the rest.
-func MaskKey(s string) string {
-	r := []rune(s)
-	if len(r) <= 3 {
-		return strings.Repeat("•", len(r))
-	}
-	return strings.Repeat("•", len(r)-3) + string(r[len(r)-3:])
-}
+// MaskKey masks a business key as every personal value is masked (redact.Personal).
+func MaskKey(s string) string { return redact.Personal(s) }

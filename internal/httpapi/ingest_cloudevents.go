@@ -11,6 +11,7 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
 	"github.com/kopru/kopru/internal/event"
+	"github.com/kopru/kopru/internal/redact"
 )
 
 // The CloudEvents HTTP binding in ingest: structured mode is a whole document in the body (read by
@@ -80,10 +81,5 @@ func buildBinaryEvent(typ string, body []byte, h http.Header) (*event.Envelope, 
 	return env, 0, nil // the caller runs the envelope checks on the stored form
 }
 
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > 200 {
-		s = string(r[:200]) + "…"
-	}
-	return s
-}
+// oneLine is an ingest answer's quoted value: one line (redact.OneLine), at most 200 characters.
+func oneLine(s string) string { return redact.Clip(redact.OneLine(s), 200) }

@@ -11,8 +11,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/kopru/kopru/internal/redact"
 )
 
 // Class says what a failed call means for the event that caused it.
@@ -127,20 +128,9 @@ func AsError(err error) *Error {
 	return &Error{Class: ClassUnknown, Reason: "unclassified", Msg: OneLine(err.Error()), Err: err}
 }
 
-// OneLine collapses whitespace runs (newlines included) to single spaces and caps the length, so a
-// message fits a log line and a DLQ header.
-func OneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	const max = 500
-	if len(s) > max {
-		cut := max
-		for cut > 0 && (s[cut]&0xC0) == 0x80 { // do not split a UTF-8 sequence
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
-}
+// OneLine is redact.OneLine: whitespace runs (newlines included) collapse to single spaces and the
+// length is capped, so a message fits a log line and a DLQ header.
+func OneLine(s string) string { return redact.OneLine(s) }
 
 // Request is what the worker hands an adapter: one event, already decoded from its envelope and
 // validated against its schema.
@@ -183,43 +173,7 @@ type Closer interface {
 	Close(ctx context.Context) error
 }
 
-// isDate reports whether run is an ISO date (2026-11-22), which is not personal data.
-func isDate(run string) bool {
-	return len(run) == 10 && run[4] == '-' && run[7] == '-'
-}
-
-// MaskDigits hides long digit runs (phone numbers, tax and identity numbers: 7 digits or more, spaces
+// MaskDigits is redact.Digits. It hides long digit runs (phone numbers, tax and identity numbers: 7 digits or more, spaces
 // and dashes inside a run allowed) behind their first two and last two digits, for log lines that
 // carry a vendor's message: "5301231212" → "53******12". Shorter numbers (call numbers, codes) stay.
-func MaskDigits(s string) string {
-	var b strings.Builder
-	i := 0
-	for i < len(s) {
-		if s[i] < '0' || s[i] > '9' {
-			b.WriteByte(s[i])
-			i++
-			continue
-		}
-		j, digits := i, 0
-		for j < len(s) && (s[j] >= '0' && s[j] <= '9' || (s[j] == ' ' || s[j] == '-') && j+1 < len(s) && s[j+1] >= '0' && s[j+1] <= '9') {
-			if s[j] >= '0' && s[j] <= '9' {
-				digits++
-			}
-			j++
-		}
-		run := s[i:j]
-		if digits >= 7 && !isDate(run) {
-			var d []byte
-			for k := 0; k < len(run); k++ {
-				if run[k] >= '0' && run[k] <= '9' {
-					d = append(d, run[k])
-				}
-			}
-			b.WriteString(string(d[:2]) + strings.Repeat("*", len(d)-4) + string(d[len(d)-2:]))
-		} else {
-			b.WriteString(run)
-		}
-		i = j
-	}
-	return b.String()
-}
+func MaskDigits(s string) string { return redact.Digits(s) }

@@ -23,6 +23,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/kopru/kopru/internal/redact"
 )
 
 // Defaults for the optional Config fields.
@@ -120,14 +122,7 @@ func (c Config) endpoint(module string) string {
 	return strings.TrimRight(strings.TrimSpace(c.BaseURL), "/") + "/" + module + "/json"
 }
 
-const masked = "***"
-
-func mask(s string) string {
-	if s == "" {
-		return `""`
-	}
-	return masked
-}
+func mask(s string) string { return redact.Secret(s) }
 
 // String prints c with the password and API key masked.
 func (c Config) String() string {
@@ -172,10 +167,10 @@ func redactURL(raw string) string {
 		return "(unparseable URL)"
 	}
 	if u.User != nil {
-		u.User = url.User(masked)
+		u.User = url.User(redact.Mask)
 	}
 	if u.RawQuery != "" {
-		u.RawQuery = masked
+		u.RawQuery = redact.Mask
 	}
 	return u.String()
 }

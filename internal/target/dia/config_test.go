@@ -84,10 +84,10 @@ func TestConfigPrintsNoSecret(t *testing.T) {
 			t.Fatalf("secret in %q", out)
 		}
 	}
-	if !strings.Contains(c.String(), "Password:***") || !strings.Contains(c.String(), `Username:"ws"`) || !strings.Contains(c.String(), "FirmaKodu:34") {
+	if !strings.Contains(c.String(), "Password:****") || !strings.Contains(c.String(), `Username:"ws"`) || !strings.Contains(c.String(), "FirmaKodu:34") {
 		t.Fatalf("String %s", c.String())
 	}
-	if !strings.Contains(logged.String(), `"password":"***"`) {
+	if !strings.Contains(logged.String(), `"password":"****"`) {
 		t.Fatalf("slog %s", logged.String())
 	}
 }

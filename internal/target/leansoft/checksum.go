@@ -1,5 +1,7 @@
 package leansoft
 
+import "github.com/kopru/kopru/internal/redact"
+
 // PlaceholderTaxNumber is the tax number the Lean Soft doc accepts for a customer without one (an
 // individual buying without a TCKN on file). With it, the e-archive e-mail becomes required.
 const PlaceholderTaxNumber = "11111111111"
@@ -82,14 +84,4 @@ func isDigits(s string) bool {
 
 // mask hides all but the last two characters of a personal number, keeping its length, so an operator
 // can tell which number failed without the number being written to logs and dead-letter headers.
-func mask(s string) string {
-	r := []rune(s)
-	keep := 2
-	if len(r) <= 4 {
-		keep = 0
-	}
-	for i := 0; i < len(r)-keep; i++ {
-		r[i] = '*'
-	}
-	return string(r)
-}
+func mask(s string) string { return redact.Personal(s) }

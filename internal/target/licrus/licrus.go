@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/kopru/kopru/internal/redact"
 	"github.com/kopru/kopru/internal/target"
 )
 
@@ -37,12 +38,7 @@ func (c Config) String() string {
 	return fmt.Sprintf("licrus{url=%s authTicket=%s}", c.BaseURL, mask(c.AuthTicket))
 }
 
-func mask(s string) string {
-	if s == "" {
-		return "(unset)"
-	}
-	return "****"
-}
+func mask(s string) string { return redact.Secret(s) }
 
 // Installation is the data of an installation.requested v1 event.
 type Installation struct {

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/kopru/kopru/internal/redact"
 )
 
 // Phone types of the event, and the keys of Config.ContactTypeIDs.
@@ -164,9 +166,4 @@ func (c Config) String() string {
 // GoString masks the AuthTicket for %#v too.
 func (c Config) GoString() string { return c.String() }
 
-func maskSecret(s string) string {
-	if s == "" {
-		return `""`
-	}
-	return `"****"`
-}
+func maskSecret(s string) string { return redact.Secret(s) }

@@ -3,6 +3,8 @@ package firststart
 import (
 	"strings"
 	"unicode"
+
+	"github.com/kopru/kopru/internal/redact"
 )
 
 // Phone is a Turkish phone number split the way Licrus wants it: Prefix is the 3-digit operator or
@@ -54,32 +56,22 @@ func ParsePhone(field, s string) (Phone, error) {
 	return Phone{Prefix: d[:3], Content: d[3:]}, nil
 }
 
-// maskPhone hides every digit but the last two, and every other character, so an error names the
-// number without giving it away: "0533 999 99 99" → "*********99".
+// maskPhone names a phone number in an error without giving it away: its digits masked as every
+// personal value is (redact.Personal), "0533 999 99 99" → "'*********99'".
 func maskPhone(s string) string {
-	var digits []rune
-	n := 0
-	for _, r := range s {
-		n++
-		if r >= '0' && r <= '9' {
-			digits = append(digits, r)
-		}
-	}
-	if n == 0 {
+	if s == "" {
 		return "(empty)"
 	}
-	stars := n
-	tail := ""
-	if len(digits) >= 6 {
-		tail = string(digits[len(digits)-2:])
-		stars = len(digits) - 2
-	} else if stars > 12 {
-		stars = 12
+	var d []rune
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			d = append(d, r)
+		}
 	}
-	if stars > 14 {
-		stars = 14
+	if len(d) == 0 {
+		d = []rune(s)
 	}
-	return "'" + strings.Repeat("*", stars) + tail + "'"
+	return "'" + redact.Personal(string(d)) + "'"
 }
 
 // isMobile reports whether p is on a mobile operator code (5xx).
