@@ -4,9 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"unicode"
 
-	"golang.org/x/text/unicode/norm"
+	"github.com/kopru/kopru/internal/target/licrus/licrustext"
 )
 
 // Item is one entry of a Licrus lookup list (a city, a district or a product main group). ID is kept as
@@ -18,31 +17,11 @@ type Item struct {
 	Inactive bool // IsActive was false
 }
 
-// foldCase is the exact-match key of a name: NFC, trimmed, inner whitespace collapsed, lower-cased by
-// Turkish rules (I→ı, İ→i), so "ISPARTA" and "Isparta" agree and "Istanbul" stays apart from "İstanbul".
-func foldCase(s string) string {
-	s = norm.NFC.String(s)
-	s = strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " ")
-	return strings.ToLowerSpecial(unicode.TurkishCase, s)
-}
-
-// foldAccents drops what separates ç/c, ğ/g, ı/i, ö/o, ş/s, ü/u, â/a… in a foldCase key: every
-// combining mark after canonical decomposition, and the dotless ı. It is only used when the key alone
-// picks exactly one candidate.
-func foldAccents(key string) string {
-	var b strings.Builder
-	for _, r := range norm.NFD.String(key) {
-		switch {
-		case unicode.Is(unicode.Mn, r):
-			continue
-		case r == 'ı':
-			b.WriteRune('i')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
+// foldCase is licrustext.FoldName, foldAccents licrustext.FoldAccents.
+var (
+	foldCase    = licrustext.FoldName
+	foldAccents = licrustext.FoldAccents
+)
 
 // matchName finds the one item whose Text is name. First an exact match after Turkish case folding;
 // failing that, a match after folding accents too, accepted only when exactly one candidate has it.
