@@ -657,8 +657,8 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("status", `status [--json] [--metrics URL]
 
 Per route: events pending (not yet delivered), in flight (delivered, not acknowledged), redelivered,
-the age of the oldest unacknowledged event, dead letters waiting, the oldest one's age and the last
-error. Per target: the circuit breaker state, read from a running kopru's /metrics when --metrics
+the age of the oldest unacknowledged event, dead letters waiting, the oldest one's age (since
+JetStream stored it, as kopru_dlq_oldest_age_seconds) and the last error. Per target: the circuit breaker state, read from a running kopru's /metrics when --metrics
 (or KOPRU_METRICS_URL) is given; without it, "open" when a route's consumer is paused by a worker's
 open circuit, else "closed/unknown".
 
