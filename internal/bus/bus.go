@@ -239,7 +239,7 @@ func Connect(o ConnectOptions) (*nats.Conn, error) {
 		text := oneLine(err.Error())
 		for _, secret := range []string{o.Password, o.Token} {
 			if secret != "" {
-				text = strings.ReplaceAll(text, secret, "****")
+				text = strings.ReplaceAll(text, secret, redact.Mask)
 			}
 		}
 		return nil, fmt.Errorf("connect to NATS at %s: %s (%s)", redactURLs(o.URL), text, hint)

@@ -5,12 +5,14 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/kopru/kopru/internal/redact"
 )
 
 // minSecret is the shortest secret part that is scrubbed: shorter ones would mangle ordinary text.
 const minSecret = 4
 
-// Scrub replaces every meaningful part of each secret in s with "****", for vendor messages that echo a
+// Scrub replaces every meaningful part of each secret in s with redact.Mask ("****"), for vendor messages that echo a
 // credential back. It is the one scrubber of every target; what ends up in Kopru-Error (and so in the
 // operator page, the admin API and `kopru dlq`) and in log lines has been through it.
 //
@@ -23,7 +25,7 @@ func Scrub(s string, secrets ...string) string {
 		return s
 	}
 	for _, part := range secretParts(secrets) {
-		s = replaceFold(s, part, "****")
+		s = replaceFold(s, part, redact.Mask)
 	}
 	return s
 }
