@@ -76,11 +76,22 @@ func DecodeMessage(h map[string][]string, payload []byte) (*Envelope, error) {
 		return nil, invalidf("event data is not valid UTF-8")
 	}
 	env := &Envelope{Data: payload}
+	seen := make([]string, 0, len(h))
 	for k, v := range h {
 		if len(v) == 0 {
 			continue
 		}
 		lk := strings.ToLower(k)
+		if lk == HeaderContentType || lk == HeaderTraceparent || strings.HasPrefix(lk, HeaderPrefix) {
+			// Header names are case-sensitive in NATS and the map order is random: two spellings of
+			// one attribute (ce-id and CE-ID) would give a different event per delivery.
+			for _, s := range seen {
+				if s == lk {
+					return nil, invalidf("header %q is given under more than one spelling", clip(lk))
+				}
+			}
+			seen = append(seen, lk)
+		}
 		if lk == HeaderContentType {
 			env.DataContentType = v[0]
 			continue

@@ -336,7 +336,7 @@ func (ev *Events) findPending(ctx context.Context, id string) (string, bool, err
 	typ := ""
 	err := ev.scan(ctx, bus.StreamEvents, cfg, func(m jetstream.Msg, _ *jetstream.MsgMetadata) bool {
 		h := m.Headers()
-		if h.Get(nats.MsgIdHdr) == id || h.Get("ce-id") == id || h.Get("Ce-Id") == id {
+		if h.Get(nats.MsgIdHdr) == id || event.Header(h, event.HeaderPrefix+"id") == id {
 			typ = strings.TrimPrefix(m.Subject(), event.EventsPrefix)
 			return false
 		}
