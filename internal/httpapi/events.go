@@ -18,6 +18,7 @@ import (
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/ledger"
+	"github.com/kopru/kopru/internal/target"
 )
 
 // Route states of GET /v1/events/{id}.
@@ -298,7 +299,8 @@ func routeStatus(r EventRoute, e ledger.Entry, hasEntry bool, dl DeadLetterInfo,
 }
 
 func deadLetterFromHeaders(h map[string]string, id uint64) DeadLetterInfo {
-	d := DeadLetterInfo{ID: id, Class: h["Kopru-Error-Class"], Error: h["Kopru-Error"], TargetStatus: h["Kopru-Target-Status"]}
+	// The error is the vendor's message: served to ingest-token holders, its personal data masked.
+	d := DeadLetterInfo{ID: id, Class: h["Kopru-Error-Class"], Error: target.MaskDigits(h["Kopru-Error"]), TargetStatus: h["Kopru-Target-Status"]}
 	d.Attempts, _ = strconv.Atoi(h["Kopru-Attempts"])
 	d.FailedAt, _ = time.Parse(time.RFC3339, h["Kopru-Failed-At"])
 	return d
