@@ -92,7 +92,7 @@ type Metrics struct {
 	LedgerOps       *prometheus.CounterVec   // op, result
 	BuildInfo       *prometheus.GaugeVec     // version, goversion, commit
 	// TraceparentDropped counts events whose traceparent was not W3C trace context and was dropped.
-	TraceparentDropped *prometheus.CounterVec // route
+	TraceparentDropped *prometheus.CounterVec // route, or TraceparentIngest
 }
 
 // New creates and registers every collector on reg (and the Go and process collectors).
@@ -139,6 +139,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	m.TraceparentDropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_traceparent_dropped_total",
 		Help: "Events whose traceparent was not W3C trace context; it was dropped and the event handled without it."}, []string{"route"})
 	reg.MustRegister(m.TraceparentDropped)
+	m.TraceparentDropped.WithLabelValues(TraceparentIngest)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	version, commit, goVersion := Build()
 	m.BuildInfo.WithLabelValues(version, goVersion, commit).Set(1)
@@ -149,6 +150,10 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	return m
 }
+
+// TraceparentIngest is the route label of kopru_traceparent_dropped_total for traceparents dropped at
+// HTTP ingest (a whole CloudEvent posted with a bad one), before any route sees the event.
+const TraceparentIngest = "ingest"
 
 // AddRoute creates every series of one route, so dashboards see zeros rather than gaps.
 func (m *Metrics) AddRoute(route string) {
