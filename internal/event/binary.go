@@ -43,8 +43,12 @@ func IsBinary(h map[string][]string) bool {
 	return ct != ContentTypeStructured
 }
 
-// BinaryHeaders returns the headers of h that carry a binary-mode event's attributes (ce-* and
-// content-type), by their names in h; nil when h is not binary mode.
+// headerTracestate is the W3C trace context's vendor part, which travels beside traceparent.
+const headerTracestate = "tracestate"
+
+// BinaryHeaders returns the headers of h that carry a binary-mode event's attributes (ce-*,
+// content-type, and the W3C traceparent and tracestate DecodeMessage reads beside them), by their
+// names in h; nil when h is not binary mode.
 func BinaryHeaders(h map[string][]string) map[string]string {
 	if !IsBinary(h) {
 		return nil
@@ -54,7 +58,8 @@ func BinaryHeaders(h map[string][]string) map[string]string {
 		if len(v) == 0 {
 			continue
 		}
-		if lk := strings.ToLower(k); strings.HasPrefix(lk, HeaderPrefix) || lk == HeaderContentType {
+		if lk := strings.ToLower(k); strings.HasPrefix(lk, HeaderPrefix) || lk == HeaderContentType ||
+			lk == HeaderTraceparent || lk == headerTracestate {
 			out[k] = v[0]
 		}
 	}

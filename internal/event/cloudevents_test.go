@@ -126,3 +126,25 @@ func TestDecodeMessageRefusesTwoSpellings(t *testing.T) {
 		})
 	}
 }
+
+// A binary-mode event's plain traceparent and tracestate headers (DecodeMessage takes traceparent
+// beside ce-traceparent) are kept with its attributes, so a dead letter and its replay keep the trace.
+func TestBinaryHeadersKeepTraceContext(t *testing.T) {
+	tp := "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	h := map[string][]string{"ce-specversion": {"1.0"}, "ce-id": {"1"}, "ce-source": {"s"}, "ce-type": {"t"},
+		"Traceparent": {tp}, "tracestate": {"vendor=abc"}, "Nats-Msg-Id": {"1"}, "X-Other": {"x"}}
+	got := BinaryHeaders(h)
+	if got["Traceparent"] != tp || got["tracestate"] != "vendor=abc" || got["ce-id"] != "1" {
+		t.Fatalf("BinaryHeaders lost the trace context: %v", got)
+	}
+	if _, ok := got["Nats-Msg-Id"]; ok || got["X-Other"] != "" {
+		t.Fatalf("BinaryHeaders kept a header that is not the event's: %v", got)
+	}
+	back := map[string][]string{}
+	for k, v := range got {
+		back[k] = []string{v}
+	}
+	if env, err := DecodeMessage(back, []byte(`{}`)); err != nil || env.Traceparent != tp {
+		t.Fatalf("the kept headers decode to %+v %v", env, err)
+	}
+}

@@ -70,3 +70,31 @@ func TestDeadLetterIDIsTheWorkersID(t *testing.T) {
 		})
 	}
 }
+
+// A binary-mode dead letter's plain traceparent and tracestate headers go back with its replay.
+func TestReplayKeepsBinaryTraceContext(t *testing.T) {
+	e := newEnv(t, Options{})
+	tp := "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	m := nats.NewMsg(event.DLQPrefix + "licrus-installation")
+	m.Data = []byte(`{"a":1}`)
+	for k, v := range map[string]string{"ce-specversion": "1.0", "ce-id": "bin-tp", "ce-source": "shop",
+		"ce-type": "installation.requested", "content-type": "application/json", "traceparent": tp, "tracestate": "v=1",
+		worker.HdrRoute: "licrus-installation", worker.HdrEventID: "bin-tp", worker.HdrOriginalSubject: "events.installation.requested",
+		worker.HdrErrorClass: "rejected", worker.HdrAttempts: "1", worker.HdrFailedAt: time.Now().UTC().Format(time.RFC3339)} {
+		m.Header[k] = []string{v}
+	}
+	ack, err := e.js.PublishMsg(context.Background(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := e.op.Replay(context.Background(), ReplayOptions{Filter: Filter{IDs: []uint64{ack.Sequence}}}); err != nil || rep.Counts[ResultReplayed] != 1 {
+		t.Fatalf("replay %+v %v", rep, err)
+	}
+	evs := e.events()
+	if len(evs) != 1 || event.Header(evs[0].Header, "traceparent") != tp || event.Header(evs[0].Header, "tracestate") != "v=1" {
+		t.Fatalf("replayed event lost its trace context: %v", evs)
+	}
+	if env, err := event.DecodeMessage(evs[0].Header, evs[0].Data); err != nil || env.ID != "bin-tp" || env.Traceparent != tp {
+		t.Fatalf("replayed event decodes to %+v %v", env, err)
+	}
+}
