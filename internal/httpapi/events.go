@@ -385,7 +385,8 @@ func (ev *Events) findDeadLetters(ctx context.Context, id string, routes []strin
 }
 
 // scan reads stream through an ordered consumer made with cfg, up to the stream's last message when
-// it began and at most MaxScan messages, calling fn until it returns false.
+// it began and at most MaxScan messages, calling fn until it returns false. A cfg that delivers all
+// starts at the latest MaxScan messages of the stream.
 func (ev *Events) scan(ctx context.Context, stream string, cfg jetstream.OrderedConsumerConfig, fn func(jetstream.Msg, *jetstream.MsgMetadata) bool) error {
 	s, err := ev.JS.Stream(ctx, stream)
 	if err != nil {
@@ -398,6 +399,11 @@ func (ev *Events) scan(ctx context.Context, stream string, cfg jetstream.Ordered
 	last := info.State.LastSeq
 	if info.State.Msgs == 0 || (cfg.OptStartSeq > last) {
 		return nil
+	}
+	if n := uint64(ev.maxScan()); cfg.DeliverPolicy == jetstream.DeliverAllPolicy && last > n {
+		// The whole stream is too long to read: read its latest MaxScan messages (as SearchKey does),
+		// so the newest are reached and one lookup never reads more than that.
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, last-n+1
 	}
 	cons, err := s.OrderedConsumer(ctx, cfg)
 	if err != nil {
