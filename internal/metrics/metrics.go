@@ -88,7 +88,7 @@ type Metrics struct {
 	EndToEnd        *prometheus.HistogramVec // route
 	Circuit         *prometheus.GaugeVec     // target
 	CallNumberParse *prometheus.CounterVec   // route
-	CheckWarnings   *prometheus.CounterVec   // route, check: events sent although a check under policy warn failed
+	CheckWarnings   *prometheus.CounterVec   // route, check: failed checks under policy warn, per call sent (retries count again)
 	LedgerOps       *prometheus.CounterVec   // op, result
 	BuildInfo       *prometheus.GaugeVec     // version, goversion, commit
 	// TraceparentDropped counts events whose traceparent was not W3C trace context and was dropped.
@@ -128,7 +128,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		CallNumberParse: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_callnumber_parse_failures_total",
 			Help: "Successful vendor answers whose call number could not be parsed."}, []string{"route"}),
 		CheckWarnings: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_check_warnings_total",
-			Help: "Events sent although a Köprü-added check under policy warn failed (e.g. a TCKN checksum)."}, []string{"route", "check"}),
+			Help: "Failed Köprü-added checks under policy warn (e.g. a TCKN checksum), counted per call sent: each retry of an event counts again."}, []string{"route", "check"}),
 		LedgerOps: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_ledger_operations_total",
 			Help: "Idempotency ledger operations per op and result (ok, exists, conflict, error)."}, []string{"op", "result"}),
 		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kopru_build_info",
