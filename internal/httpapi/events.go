@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/kopru/kopru/internal/bus"
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/ledger"
 	"github.com/kopru/kopru/internal/target"
@@ -207,7 +208,7 @@ func (ev *Events) status(ctx context.Context, id, typ string) (*EventStatus, err
 		case !ok:
 		case e.State == ledger.Dead:
 			look = append(look, r.Name)
-			t, _ := time.Parse(time.RFC3339, e.DLQ["Kopru-Failed-At"])
+			t, _ := time.Parse(time.RFC3339, e.DLQ[deadletter.HdrFailedAt])
 			bound(t)
 		case len(e.Replays) > 0 && !e.Terminal():
 			look = append(look, r.Name)
@@ -300,9 +301,9 @@ func routeStatus(r EventRoute, e ledger.Entry, hasEntry bool, dl DeadLetterInfo,
 
 func deadLetterFromHeaders(h map[string]string, id uint64) DeadLetterInfo {
 	// The error is the vendor's message: served to ingest-token holders, its personal data masked.
-	d := DeadLetterInfo{ID: id, Class: h["Kopru-Error-Class"], Error: target.MaskDigits(h["Kopru-Error"]), TargetStatus: h["Kopru-Target-Status"]}
-	d.Attempts, _ = strconv.Atoi(h["Kopru-Attempts"])
-	d.FailedAt, _ = time.Parse(time.RFC3339, h["Kopru-Failed-At"])
+	d := DeadLetterInfo{ID: id, Class: h[deadletter.HdrErrorClass], Error: target.MaskDigits(h[deadletter.HdrError]), TargetStatus: h[deadletter.HdrTargetStatus]}
+	d.Attempts, _ = strconv.Atoi(h[deadletter.HdrAttempts])
+	d.FailedAt, _ = time.Parse(time.RFC3339, h[deadletter.HdrFailedAt])
 	return d
 }
 
@@ -366,7 +367,7 @@ func (ev *Events) findDeadLetters(ctx context.Context, id string, routes []strin
 	}
 	err := ev.scan(ctx, bus.StreamDLQ, cfg, func(m jetstream.Msg, meta *jetstream.MsgMetadata) bool {
 		h := m.Headers()
-		if h.Get("Kopru-Event-Id") != id {
+		if h.Get(deadletter.HdrEventID) != id {
 			return true
 		}
 		route := strings.TrimPrefix(m.Subject(), event.DLQPrefix)

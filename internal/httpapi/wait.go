@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 
+	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/event"
 )
 
@@ -228,7 +229,7 @@ func (h *hub) subscribe() error {
 func (h *hub) deliver(m *nats.Msg) {
 	var key string
 	if strings.HasPrefix(m.Subject, event.DLQPrefix) {
-		key = dlqKey(strings.TrimPrefix(m.Subject, event.DLQPrefix), m.Header.Get("Kopru-Event-Id"))
+		key = dlqKey(strings.TrimPrefix(m.Subject, event.DLQPrefix), m.Header.Get(deadletter.HdrEventID))
 	} else {
 		key = m.Header.Get(nats.MsgIdHdr)
 	}
