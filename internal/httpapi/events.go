@@ -105,7 +105,12 @@ func (rs RouteStatus) terminal() bool {
 	if s == StateReplayed {
 		s = rs.NewState
 	}
-	return s == StateSucceeded || s == StateDeadLettered
+	if s == StateDeadLettered {
+		// The ledger says dead before the dead letter is stored (the worker writes the ledger first):
+		// the route is terminal once its dead letter can be shown, with its DLQ id.
+		return rs.DeadLetter != nil && rs.DeadLetter.ID != 0
+	}
+	return s == StateSucceeded
 }
 
 // ErrEventNotFound: no route, stream or dead letter knows the event id.

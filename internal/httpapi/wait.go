@@ -73,16 +73,36 @@ func (ev *Events) Wait(ctx context.Context, id, typ string, d time.Duration) (*E
 	}
 	t := time.NewTimer(d)
 	defer t.Stop()
+	woken := false
 	select {
 	case <-w.done:
+		woken = true
 	case <-t.C:
 	case <-ctx.Done():
 	}
 	// The ledger is written before the outcome or dead letter is published: it has the final word.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	return ev.status(sctx, id, typ)
+	st, err = ev.status(sctx, id, typ)
+	// A subscriber can hear a dead letter a moment before the DLQ stream has stored it: when woken,
+	// look again a few times (bounded: at most settleReads reads, settleGap apart).
+	for i := 0; woken && err == nil && !st.Done && i < settleReads; i++ {
+		select {
+		case <-time.After(settleGap):
+		case <-sctx.Done():
+			return st, err
+		}
+		st, err = ev.status(sctx, id, typ)
+	}
+	return st, err
 }
+
+// settleReads and settleGap bound the second look Wait takes after its subscription has heard every
+// route finish but the streams do not show it yet.
+const (
+	settleReads = 20
+	settleGap   = 25 * time.Millisecond
+)
 
 func (ev *Events) waitHub() *hub {
 	ev.once.Do(func() {
