@@ -70,6 +70,7 @@ type runner struct {
 	policy  Policy
 	work    chan jetstream.Msg // to the route's Concurrency handler goroutines
 	log     *zap.Logger
+	debug   bool // log is enabled at debug level
 	m       routeMetrics
 	cons    jetstream.Consumer
 	consume jetstream.ConsumeContext
@@ -94,7 +95,8 @@ func New(js jetstream.JetStream, l *ledger.Ledger, s *event.Schemas, m *metrics.
 		m.AddRoute(r.Name)
 		m.AddTarget(r.TargetName, r.Operation)
 		w.routes = append(w.routes, &runner{Route: r, policy: p, work: make(chan jetstream.Msg),
-			log: log.With(zap.String("route", r.Name), zap.String("target", r.TargetName)), m: newRouteMetrics(m, r.Name)})
+			log: log.With(zap.String("route", r.Name), zap.String("target", r.TargetName)), debug: log.Core().Enabled(zap.DebugLevel),
+			m: newRouteMetrics(m, r.Name)})
 	}
 	return w, nil
 }
@@ -851,7 +853,9 @@ func (w *Worker) succeed(j *job, res target.Result) {
 	}
 	_ = j.msg.Ack()
 	w.finished(j, metrics.ResultSucceeded)
-	j.logger().Debug("event succeeded", zap.Int("attempts", e.Attempts))
+	if j.r.debug { // checked first: the event's logger (a clone of the encoder) is built only to be used
+		j.logger().Debug("event succeeded", zap.Int("attempts", e.Attempts))
+	}
 }
 
 func (w *Worker) reemitOutcome(j *job) {
@@ -867,7 +871,9 @@ func (w *Worker) reemitOutcome(j *job) {
 	}
 	_ = j.msg.Ack()
 	j.r.m.result(metrics.ResultDuplicate).Inc()
-	j.logger().Debug("duplicate delivery of a finished event: outcome re-emitted, no call made")
+	if j.r.debug {
+		j.logger().Debug("duplicate delivery of a finished event: outcome re-emitted, no call made")
+	}
 }
 
 // deadLetter records the dead letter in the ledger (when the event got that far), publishes it on
