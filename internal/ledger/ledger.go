@@ -151,7 +151,7 @@ func Key(route, eventID string) string {
 
 // Create writes e under key if no live entry exists (ErrExists otherwise) and returns its revision.
 func (l *Ledger) Create(ctx context.Context, key string, e Entry) (uint64, error) {
-	b, err := json.Marshal(e)
+	b, err := encode(e)
 	if err != nil {
 		return 0, err
 	}
@@ -189,7 +189,7 @@ func (l *Ledger) Get(ctx context.Context, key string) (Entry, uint64, error) {
 
 // Update replaces key's entry if its revision is still rev (ErrConflict otherwise).
 func (l *Ledger) Update(ctx context.Context, key string, e Entry, rev uint64) (uint64, error) {
-	b, err := json.Marshal(e)
+	b, err := encode(e)
 	if err != nil {
 		return 0, err
 	}
