@@ -26,7 +26,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -212,10 +211,9 @@ func child(phase string, events int) (result, error) {
 	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
 		return result{}, fmt.Errorf("bad phase output %q: %w", out.String(), err)
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	r.CPUPer1000 = cpu.Seconds() / float64(r.Events) * 1000
-	r.PeakRSSMiB = float64(ru.Maxrss) / 1024
+	r.PeakRSSMiB = peakRSSMiB(cmd.ProcessState)
 	return r, nil
 }
 

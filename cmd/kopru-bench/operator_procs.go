@@ -53,9 +53,7 @@ func (ps *procs) start(name, logDir string, stdout *os.File, bin string, args []
 	if stdout != nil {
 		cmd.Stdout = stdout
 	}
-	// Its own process group, so a Ctrl-C on the terminal reaches only the bench, which then stops it.
-	// Pdeathsig: the child dies with the bench even if the bench is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childProcAttr() // its own process group (and, on Linux, death with the bench)
 	if err := cmd.Start(); err != nil {
 		lf.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)

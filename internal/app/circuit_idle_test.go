@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,22 +20,40 @@ func TestIdleCircuitLeavesOpenAfterOpenFor(t *testing.T) {
 		r.Guard = guard
 		r.Policy.MaxAttempts = 1
 	})
+	// Every change with the gauge as the worker left it (its callback runs first): asserting "still
+	// open" by polling after the dead letter would race the open time.
+	gauge := s.app.Metrics.Circuit.WithLabelValues("licrus")
+	type change struct {
+		state int
+		gauge float64
+		at    time.Time
+	}
+	var mu sync.Mutex
+	var seen []change
+	guard.OnChange(func(st int, _ time.Time) {
+		mu.Lock()
+		seen = append(seen, change{st, testutilToFloat(gauge), time.Now()})
+		mu.Unlock()
+	})
+	changes := func() []change { mu.Lock(); defer mu.Unlock(); return append([]change(nil), seen...) }
 	s.sim.Faults.Always(&sim.Fault{Status: 503})
 	s.publish(newEvent(t), "")
 	if dl := s.deadLetters(1, 10*time.Second); len(dl) != 1 {
 		t.Fatalf("%d dead letters, want the one exhausted event", len(dl))
 	}
-	gauge := s.app.Metrics.Circuit.WithLabelValues("licrus")
-	if st, _ := guard.State(); st != worker.CircuitOpen || testutilToFloat(gauge) != worker.CircuitOpen {
-		t.Fatalf("after the failure: state %d, gauge %v, want open (2)", st, testutilToFloat(gauge))
-	}
-	opened := time.Now()
 	s.sim.Faults.Reset() // the vendor is back; no event arrives
-	for testutilToFloat(gauge) == worker.CircuitOpen && time.Since(opened) < 5*time.Second {
+	for deadline := time.Now().Add(5 * time.Second); len(changes()) < 2 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
+	cs := changes()
+	if len(cs) != 2 || cs[0].state != worker.CircuitOpen || cs[0].gauge != worker.CircuitOpen {
+		t.Fatalf("changes %+v, want open (gauge 2) then half-open", cs)
+	}
+	if cs[1].state != worker.CircuitHalfOpen || cs[1].gauge != worker.CircuitHalfOpen || cs[1].at.Sub(cs[0].at) < openFor {
+		t.Fatalf("changes %+v: want half-open (gauge 1) once the open time (%v) was over, on an idle system", cs, openFor)
+	}
 	if got := testutilToFloat(gauge); got != worker.CircuitHalfOpen {
-		t.Fatalf("kopru_circuit_state = %v %v after opening on an idle system, want 1 (half-open)", got, time.Since(opened))
+		t.Fatalf("kopru_circuit_state = %v after opening on an idle system, want 1 (half-open)", got)
 	}
 	o, err := s.app.Ops(context.Background())
 	if err != nil {

@@ -203,11 +203,16 @@ func TestEventPendingInProgressAndTimeout(t *testing.T) {
 	if code != 200 || sb.Done || len(sb.Routes) != 1 || sb.Routes[0].State != "pending" {
 		t.Fatalf("paused route: %d %+v", code, sb)
 	}
-	h.sim.Faults.Push(sim.Fault{Delay: 1500 * time.Millisecond})
+	// The vendor holds the call until in-progress has been seen (a fixed delay could end first).
+	hold := make(chan struct{})
+	var release sync.Once
+	t.Cleanup(func() { release.Do(func() { close(hold) }) })
+	h.sim.Faults.Push(sim.Fault{Hold: hold})
 	if _, err := h.js.ResumeConsumer(ctx, bus.StreamEvents, "licrus-installation"); err != nil {
 		t.Fatal(err)
 	}
 	h.eventually("form-2", func(sb statusBody) bool { return sb.Routes[0].State == "in-progress" && sb.Routes[0].Attempt == 1 })
+	release.Do(func() { close(hold) })
 	h.eventually("form-2", func(sb statusBody) bool { return sb.Routes[0].State == "succeeded" && sb.Done })
 	if n := h.sim.CallCount(); n != 1 {
 		t.Fatalf("the simulator got %d calls, want 1", n)

@@ -197,8 +197,12 @@ func TestLeaseWaitIsUncountedAndTheOwnerFinishes(t *testing.T) {
 	s.sim.Faults.Push(sim.Fault{Delay: 800 * time.Millisecond})
 	ev := newEvent(t)
 	s.publish(ev, "copy-a")
-	time.Sleep(200 * time.Millisecond) // the first copy is calling
-	s.publish(ev, "copy-b")
+	for deadline := time.Now().Add(10 * time.Second); s.sim.Requests() < 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the first copy never reached the vendor")
+		}
+	}
+	s.publish(ev, "copy-b") // the first copy is calling (for 800 ms)
 	if outs := s.outcomes(1, 10*time.Second); len(outs) != 1 {
 		t.Fatalf("%d outcomes, want 1", len(outs))
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/httpapi"
+	"github.com/kopru/kopru/internal/metrics"
 	"github.com/kopru/kopru/internal/ops"
 )
 
@@ -47,7 +48,8 @@ func (a *App) extraHTTP(mux *http.ServeMux) {
 	ev := a.events()
 	ev.Register(mux)
 	(&httpapi.Ingest{Tokens: a.cfg.Ingest.Tokens, Types: eventTypes(), Schemas: a.Schemas, Publisher: a.js,
-		Log: a.log.Named("ingest"), Events: ev}).Register(mux)
+		Log: a.log.Named("ingest"), Events: ev,
+		TraceparentDropped: a.Metrics.TraceparentDropped.WithLabelValues(metrics.TraceparentIngest)}).Register(mux)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	o, err := a.Ops(ctx)

@@ -43,8 +43,12 @@ func IsBinary(h map[string][]string) bool {
 	return ct != ContentTypeStructured
 }
 
-// BinaryHeaders returns the headers of h that carry a binary-mode event's attributes (ce-* and
-// content-type), by their names in h; nil when h is not binary mode.
+// headerTracestate is the W3C trace context's vendor part, which travels beside traceparent.
+const headerTracestate = "tracestate"
+
+// BinaryHeaders returns the headers of h that carry a binary-mode event's attributes (ce-*,
+// content-type, and the W3C traceparent and tracestate DecodeMessage reads beside them), by their
+// names in h; nil when h is not binary mode.
 func BinaryHeaders(h map[string][]string) map[string]string {
 	if !IsBinary(h) {
 		return nil
@@ -54,7 +58,8 @@ func BinaryHeaders(h map[string][]string) map[string]string {
 		if len(v) == 0 {
 			continue
 		}
-		if lk := strings.ToLower(k); strings.HasPrefix(lk, HeaderPrefix) || lk == HeaderContentType {
+		if lk := strings.ToLower(k); strings.HasPrefix(lk, HeaderPrefix) || lk == HeaderContentType ||
+			lk == HeaderTraceparent || lk == headerTracestate {
 			out[k] = v[0]
 		}
 	}
@@ -76,11 +81,22 @@ func DecodeMessage(h map[string][]string, payload []byte) (*Envelope, error) {
 		return nil, invalidf("event data is not valid UTF-8")
 	}
 	env := &Envelope{Data: payload}
+	seen := make([]string, 0, len(h))
 	for k, v := range h {
 		if len(v) == 0 {
 			continue
 		}
 		lk := strings.ToLower(k)
+		if lk == HeaderContentType || lk == HeaderTraceparent || strings.HasPrefix(lk, HeaderPrefix) {
+			// Header names are case-sensitive in NATS and the map order is random: two spellings of
+			// one attribute (ce-id and CE-ID) would give a different event per delivery.
+			for _, s := range seen {
+				if s == lk {
+					return nil, invalidf("header %q is given under more than one spelling", clip(lk))
+				}
+			}
+			seen = append(seen, lk)
+		}
 		if lk == HeaderContentType {
 			env.DataContentType = v[0]
 			continue

@@ -99,3 +99,52 @@ func TestDecodeRefusals(t *testing.T) {
 		t.Fatalf("binary without ce-id: %v", err)
 	}
 }
+
+// Two spellings of one header (NATS header names are case-sensitive) are refused: the map order is
+// random, so taking either would give a different event id (ledger key) per delivery.
+func TestDecodeMessageRefusesTwoSpellings(t *testing.T) {
+	for _, tc := range []struct{ name, a, b, va, vb string }{
+		{"id differing", "ce-id", "CE-ID", "A", "B"},
+		{"id same", "ce-id", "Ce-Id", "A", "A"},
+		{"source", "ce-source", "CE-SOURCE", "s", "t"},
+		{"extension", "ce-tenant", "Ce-Tenant", "x", "y"},
+		{"content type", "content-type", "Content-Type", "application/json", "text/json"},
+		{"traceparent", "traceparent", "Traceparent",
+			"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203332-01"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := map[string][]string{"ce-specversion": {"1.0"}, "ce-id": {"1"}, "ce-source": {"s"}, "ce-type": {"t"}}
+			delete(h, tc.a)
+			h[tc.a], h[tc.b] = []string{tc.va}, []string{tc.vb}
+			for range 20 { // map order is random: every walk must refuse
+				env, err := DecodeMessage(h, []byte(`{}`))
+				if err == nil || !strings.Contains(err.Error(), "more than one spelling") {
+					t.Fatalf("%s + %s: %+v %v", tc.a, tc.b, env, err)
+				}
+				checkOneLine(t, err)
+			}
+		})
+	}
+}
+
+// A binary-mode event's plain traceparent and tracestate headers (DecodeMessage takes traceparent
+// beside ce-traceparent) are kept with its attributes, so a dead letter and its replay keep the trace.
+func TestBinaryHeadersKeepTraceContext(t *testing.T) {
+	tp := "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	h := map[string][]string{"ce-specversion": {"1.0"}, "ce-id": {"1"}, "ce-source": {"s"}, "ce-type": {"t"},
+		"Traceparent": {tp}, "tracestate": {"vendor=abc"}, "Nats-Msg-Id": {"1"}, "X-Other": {"x"}}
+	got := BinaryHeaders(h)
+	if got["Traceparent"] != tp || got["tracestate"] != "vendor=abc" || got["ce-id"] != "1" {
+		t.Fatalf("BinaryHeaders lost the trace context: %v", got)
+	}
+	if _, ok := got["Nats-Msg-Id"]; ok || got["X-Other"] != "" {
+		t.Fatalf("BinaryHeaders kept a header that is not the event's: %v", got)
+	}
+	back := map[string][]string{}
+	for k, v := range got {
+		back[k] = []string{v}
+	}
+	if env, err := DecodeMessage(back, []byte(`{}`)); err != nil || env.Traceparent != tp {
+		t.Fatalf("the kept headers decode to %+v %v", env, err)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/ledger"
+	"github.com/kopru/kopru/internal/target"
 )
 
 // Route states of GET /v1/events/{id}.
@@ -298,7 +299,8 @@ func routeStatus(r EventRoute, e ledger.Entry, hasEntry bool, dl DeadLetterInfo,
 }
 
 func deadLetterFromHeaders(h map[string]string, id uint64) DeadLetterInfo {
-	d := DeadLetterInfo{ID: id, Class: h["Kopru-Error-Class"], Error: h["Kopru-Error"], TargetStatus: h["Kopru-Target-Status"]}
+	// The error is the vendor's message: served to ingest-token holders, its personal data masked.
+	d := DeadLetterInfo{ID: id, Class: h["Kopru-Error-Class"], Error: target.MaskDigits(h["Kopru-Error"]), TargetStatus: h["Kopru-Target-Status"]}
 	d.Attempts, _ = strconv.Atoi(h["Kopru-Attempts"])
 	d.FailedAt, _ = time.Parse(time.RFC3339, h["Kopru-Failed-At"])
 	return d
@@ -336,7 +338,7 @@ func (ev *Events) findPending(ctx context.Context, id string) (string, bool, err
 	typ := ""
 	err := ev.scan(ctx, bus.StreamEvents, cfg, func(m jetstream.Msg, _ *jetstream.MsgMetadata) bool {
 		h := m.Headers()
-		if h.Get(nats.MsgIdHdr) == id || h.Get("ce-id") == id || h.Get("Ce-Id") == id {
+		if h.Get(nats.MsgIdHdr) == id || event.Header(h, event.HeaderPrefix+"id") == id {
 			typ = strings.TrimPrefix(m.Subject(), event.EventsPrefix)
 			return false
 		}
@@ -383,7 +385,8 @@ func (ev *Events) findDeadLetters(ctx context.Context, id string, routes []strin
 }
 
 // scan reads stream through an ordered consumer made with cfg, up to the stream's last message when
-// it began and at most MaxScan messages, calling fn until it returns false.
+// it began and at most MaxScan messages, calling fn until it returns false. A cfg that delivers all
+// starts at the latest MaxScan messages of the stream.
 func (ev *Events) scan(ctx context.Context, stream string, cfg jetstream.OrderedConsumerConfig, fn func(jetstream.Msg, *jetstream.MsgMetadata) bool) error {
 	s, err := ev.JS.Stream(ctx, stream)
 	if err != nil {
@@ -396,6 +399,11 @@ func (ev *Events) scan(ctx context.Context, stream string, cfg jetstream.Ordered
 	last := info.State.LastSeq
 	if info.State.Msgs == 0 || (cfg.OptStartSeq > last) {
 		return nil
+	}
+	if n := uint64(ev.maxScan()); cfg.DeliverPolicy == jetstream.DeliverAllPolicy && last > n {
+		// The whole stream is too long to read: read its latest MaxScan messages (as SearchKey does),
+		// so the newest are reached and one lookup never reads more than that.
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, last-n+1
 	}
 	cons, err := s.OrderedConsumer(ctx, cfg)
 	if err != nil {

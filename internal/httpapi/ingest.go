@@ -16,6 +16,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/kopru/kopru/internal/event"
@@ -36,6 +37,9 @@ type Ingest struct {
 	// Events, when set, answers `Prefer: wait=N` (200 with the outcomes once every route is done) and
 	// adds Location: /v1/events/{id} to the 202.
 	Events *Events
+	// TraceparentDropped, when set, counts the traceparents of whole CloudEvents (structured mode)
+	// dropped at ingest for not being W3C trace context (kopru_traceparent_dropped_total{route="ingest"}).
+	TraceparentDropped prometheus.Counter
 }
 
 // ingestResponse is the 202 body.
@@ -109,6 +113,13 @@ func (in *Ingest) Register(mux *http.ServeMux) {
 		if prob != nil {
 			writeJSON(w, status, prob)
 			return
+		}
+		if env.DroppedTraceparent != "" { // the producer's mistake: the event goes on without it
+			if in.TraceparentDropped != nil {
+				in.TraceparentDropped.Inc()
+			}
+			log.Warn("traceparent dropped: not W3C trace context", zap.String("type", typ),
+				zap.String("event_id", env.ID), zap.String("traceparent", quoteClip(env.DroppedTraceparent)))
 		}
 		if err := in.Schemas.Validate(typ, env.Data); err != nil {
 			var se *event.SchemaError

@@ -54,12 +54,13 @@ func (a *Admin) uiEvent(w http.ResponseWriter, r *http.Request, s session) {
 			p.Error = "event status is not available in this process"
 		} else if st, err := a.Events.Status(r.Context(), p.EventID); errors.Is(err, ErrEventNotFound) {
 			// Not an event id: a business key (serial number, customer id, tax number, customer code)?
-			if p.Matches, err = a.Events.SearchKey(r.Context(), p.EventID, 50); err != nil {
+			key := p.EventID
+			p.EventID = MaskKey(key) // a business key is personal data: do not echo it
+			if p.Matches, err = a.Events.SearchKey(r.Context(), key, 50); err != nil {
 				p.Error = "search: " + err.Error()
 			} else if len(p.Matches) == 0 {
 				p.Error, code = "no event with id "+quote(p.EventID)+", nor with that serial number, customer id, tax number or customer code, is known", http.StatusNotFound
 			}
-			p.EventID = MaskKey(p.EventID) // a business key is personal data: do not echo it
 		} else if err != nil {
 			p.Error = "event status: " + err.Error()
 		} else {

@@ -89,11 +89,11 @@ type Metrics struct {
 	EndToEnd        *prometheus.HistogramVec // route
 	Circuit         *prometheus.GaugeVec     // target
 	CallNumberParse *prometheus.CounterVec   // route
-	CheckWarnings   *prometheus.CounterVec   // route, check: events sent although a check under policy warn failed
+	CheckWarnings   *prometheus.CounterVec   // route, check: failed checks under policy warn, per call sent (retries count again)
 	LedgerOps       *prometheus.CounterVec   // op, result
 	BuildInfo       *prometheus.GaugeVec     // version, goversion, commit
 	// TraceparentDropped counts events whose traceparent was not W3C trace context and was dropped.
-	TraceparentDropped *prometheus.CounterVec // route
+	TraceparentDropped *prometheus.CounterVec // route, or TraceparentIngest
 
 	// Series of the hot path resolved once, so an event pays a map read rather than a label lookup
 	// (hashing and validating every label value) per observation.
@@ -134,7 +134,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		CallNumberParse: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_callnumber_parse_failures_total",
 			Help: "Successful vendor answers whose call number could not be parsed."}, []string{"route"}),
 		CheckWarnings: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_check_warnings_total",
-			Help: "Events sent although a Köprü-added check under policy warn failed (e.g. a TCKN checksum)."}, []string{"route", "check"}),
+			Help: "Failed Köprü-added checks under policy warn (e.g. a TCKN checksum), counted per call sent: each retry of an event counts again."}, []string{"route", "check"}),
 		LedgerOps: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_ledger_operations_total",
 			Help: "Idempotency ledger operations per op and result (ok, exists, conflict, error)."}, []string{"op", "result"}),
 		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kopru_build_info",
@@ -145,6 +145,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	m.TraceparentDropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_traceparent_dropped_total",
 		Help: "Events whose traceparent was not W3C trace context; it was dropped and the event handled without it."}, []string{"route"})
 	reg.MustRegister(m.TraceparentDropped)
+	m.TraceparentDropped.WithLabelValues(TraceparentIngest)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	version, commit, goVersion := Build()
 	m.BuildInfo.WithLabelValues(version, goVersion, commit).Set(1)
@@ -165,6 +166,10 @@ func (m *Metrics) ObserveLedger(op, result string) {
 	}
 	m.LedgerOps.WithLabelValues(op, result).Inc()
 }
+
+// TraceparentIngest is the route label of kopru_traceparent_dropped_total for traceparents dropped at
+// HTTP ingest (a whole CloudEvent posted with a bad one), before any route sees the event.
+const TraceparentIngest = "ingest"
 
 // AddRoute creates every series of one route, so dashboards see zeros rather than gaps.
 func (m *Metrics) AddRoute(route string) {

@@ -120,14 +120,22 @@ func ReplayMsgID(eventID string, seq uint64) string {
 	return eventID + "/replay/" + strconv.FormatUint(seq, 10)
 }
 
-// storedEventID returns the id inside a dead letter's stored event, or fallback (the Kopru-Event-Id
-// header) when the bytes hold no string id. The header can differ: NATS trims header values.
-func storedEventID(data []byte, fallback string) string {
-	var probe struct {
-		ID *string `json:"id"`
+// storedEventID returns the event id of a dead letter (headers h, payload data) as the worker took
+// it: a binary-mode event's ce-id header (never a field of its business data), else the exact "id"
+// member of the stored structured event (not "ID": encoding/json would match a struct tag without
+// regard to case). It returns fallback (the Kopru-Event-Id header) when there is no such string id;
+// the header can differ: NATS trims header values.
+func storedEventID(h map[string][]string, data []byte, fallback string) string {
+	if event.IsBinary(h) {
+		if id := event.Header(h, event.HeaderPrefix+"id"); id != "" {
+			return id
+		}
+		return fallback
 	}
-	if json.Unmarshal(data, &probe) == nil && probe.ID != nil && *probe.ID != "" {
-		return *probe.ID
+	var doc map[string]json.RawMessage
+	var id string
+	if json.Unmarshal(data, &doc) == nil && json.Unmarshal(doc["id"], &id) == nil && id != "" {
+		return id
 	}
 	return fallback
 }
@@ -176,7 +184,7 @@ func (o *Ops) Replay(ctx context.Context, ro ReplayOptions) (*Report, error) {
 			return nil, err
 		}
 		orig := originalEvent(m)
-		items[0].EventID = storedEventID(orig, items[0].EventID)
+		items[0].EventID = storedEventID(m.Header, m.Data, items[0].EventID)
 		if _, _, err := o.checkEdit(items[0], orig, ro.Edit.Event); err != nil {
 			return nil, err // refused before anything changes
 		}
@@ -233,8 +241,8 @@ func (o *Ops) replayOne(ctx context.Context, d DeadLetter, ro ReplayOptions) Ite
 	}
 	// The ledger key, the edit check and the replay's message id use the id the worker saw: the one in
 	// the stored event, not the (trimmed) header.
-	orig := originalEvent(m) // a binary-mode event's id is its ce-id, not a field of its data
-	d.EventID = storedEventID(orig, d.EventID)
+	orig := originalEvent(m)
+	d.EventID = storedEventID(m.Header, m.Data, d.EventID) // a binary-mode event's id is its ce-id, not a field of its data
 	it.EventID = d.EventID
 	it.ReplayMsgID = ReplayMsgID(d.EventID, d.ID)
 	data := m.Data
@@ -372,7 +380,7 @@ func (o *Ops) checkEdit(d DeadLetter, orig, edited []byte) ([]byte, []string, er
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %s", ErrEdit, event.Reason(err))
 	}
-	wantID := storedEventID(orig, d.EventID)
+	wantID := d.EventID // the caller set it from the stored event (storedEventID)
 	if env.ID != wantID {
 		return nil, nil, fmt.Errorf("%w: the event id must stay %q (got %q)", ErrEdit, wantID, env.ID)
 	}

@@ -42,7 +42,7 @@ func (o *Ops) Show(ctx context.Context, id uint64) (*Detail, error) {
 		return nil, err
 	}
 	d := &Detail{DeadLetter: fromHeaders(m.Sequence, m.Subject, m.Header, m.Time), Headers: map[string][]string{}, Raw: m.Data}
-	d.EventID = storedEventID(m.Data, d.EventID)
+	d.EventID = storedEventID(m.Header, m.Data, d.EventID)
 	for k, v := range m.Header {
 		d.Headers[k] = append([]string(nil), v...)
 	}

@@ -13,10 +13,11 @@ import (
 
 // Fault is what a simulator does to one request instead of, or after, answering normally.
 type Fault struct {
-	Status     int           // answer this HTTP status without acting (e.g. 503); 0 = none
-	RetryAfter time.Duration // with Status: send Retry-After (whole seconds)
-	Body       string        // with Status: the body to send (default: the status text)
-	Delay      time.Duration // wait this long before handling (a slow vendor)
+	Status     int             // answer this HTTP status without acting (e.g. 503); 0 = none
+	RetryAfter time.Duration   // with Status: send Retry-After (whole seconds)
+	Body       string          // with Status: the body to send (default: the status text)
+	Delay      time.Duration   // wait this long before handling (a slow vendor)
+	Hold       <-chan struct{} // wait until this is closed before handling (a vendor a test holds)
 	// After acting on the request (the record exists), do not answer normally:
 	HangAfterAct  bool // hold the answer until the client gives up (a timeout after the body was read)
 	ResetAfterAct bool // close the connection without answering (a reset mid-response)
@@ -103,9 +104,16 @@ func (f *Faults) Next() Fault {
 	return Fault{}
 }
 
-// Before applies the part of ft that comes before acting: the delay, then a status answer. It reports
+// Before applies the part of ft that comes before acting: the hold, the delay, then a status answer. It reports
 // whether it answered (the handler must then stop without acting).
 func Before(w http.ResponseWriter, r *http.Request, ft Fault) bool {
+	if ft.Hold != nil {
+		select {
+		case <-ft.Hold:
+		case <-r.Context().Done():
+			return true
+		}
+	}
 	if ft.Delay > 0 {
 		select {
 		case <-time.After(ft.Delay):

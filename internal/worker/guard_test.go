@@ -146,31 +146,36 @@ func TestBackoffGrowsWithJitterAndCap(t *testing.T) {
 // (which kopru_circuit_state and kopru status show) moves to half-open when the open time is over,
 // and the next call is the probe. A circuit opened again meanwhile keeps its later deadline.
 func TestGuardOpenExpiresToHalfOpenWhenIdle(t *testing.T) {
-	const openFor = 80 * time.Millisecond
+	const openFor = 500 * time.Millisecond
 	g := NewGuard("licrus", GuardConfig{FailureThreshold: 1, OpenFor: openFor})
 	changes := make(chan int, 10)
 	g.OnChange(func(s int, _ time.Time) { changes <- s })
-	start := time.Now()
-	g.record(callFailed, start)
+	t1 := time.Now()
+	g.record(callFailed, t1)
 	if s := <-changes; s != CircuitOpen {
 		t.Fatalf("first change %d, want open", s)
 	}
 	time.Sleep(openFor / 2)
-	g.record(callFailed, time.Now()) // opened again (an in-flight call failed): a later until
-	select {
-	case s := <-changes:
-		t.Fatalf("change %d at %v, before any open time was over", s, time.Since(start))
-	case <-time.After(openFor*3/4 - 10*time.Millisecond): // past the first until, before the second
+	t2 := time.Now()
+	g.record(callFailed, t2) // opened again (an in-flight call failed): a later until
+	// The first open time's timer, run now rather than waited for: its until is stale, the circuit
+	// stays open. (Unless this goroutine stalled past the second until, when the real timer may
+	// already have moved it.)
+	g.expire(t1.Add(openFor))
+	if st, _ := g.State(); st != CircuitOpen && time.Now().Before(t2.Add(openFor)) {
+		t.Fatalf("state %d after the first until's expiry, before the later until", st)
 	}
-	if st, _ := g.State(); st != CircuitOpen {
-		t.Fatalf("state %d before the later until", st)
-	}
+	// The real timers: the first one's expiry changes nothing, the second's moves the circuit to
+	// half-open, never before the later until (a timer fires no earlier than OpenFor after record).
 	select {
 	case s := <-changes:
 		if s != CircuitHalfOpen {
 			t.Fatalf("change %d, want half-open", s)
 		}
-	case <-time.After(2 * time.Second):
+		if now := time.Now(); now.Before(t2.Add(openFor)) {
+			t.Fatalf("half-open %v before the later until (the first open time moved it)", t2.Add(openFor).Sub(now))
+		}
+	case <-time.After(5 * time.Second):
 		t.Fatal("the circuit stayed open on an idle guard after its open time")
 	}
 	if st, _ := g.State(); st != CircuitHalfOpen {

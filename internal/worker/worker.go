@@ -729,7 +729,7 @@ func attemptRecord(n int, began time.Time, err error) ledger.Attempt {
 	a := ledger.Attempt{N: n, At: began.UTC(), DurationMS: float64(time.Since(began).Microseconds()) / 1000, Class: "ok"}
 	if err != nil {
 		te := target.AsError(err)
-		a.Class, a.Status, a.Error = te.Class.String(), te.Status, target.OneLine(te.Msg)
+		a.Class, a.Status, a.Error = te.Class.String(), te.Status, target.MaskDigits(target.OneLine(te.Msg)) // served to ingest-token holders
 	}
 	return a
 }

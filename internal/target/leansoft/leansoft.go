@@ -62,8 +62,8 @@ type Target struct {
 	// Logger receives one warning per failed check under PolicyWarn (masked, like the dead-letter
 	// messages); nil means none. Set it before the first Call.
 	Logger *zap.Logger
-	// Warned, when set, is called once per failed check under PolicyWarn, before the call is sent (e.g.
-	// to count it). It must be safe for concurrent use.
+	// Warned, when set, is called once per failed check under PolicyWarn, before each call is sent
+	// (so again for every retry of an event; e.g. to count it). It must be safe for concurrent use.
 	Warned func(v *Violation)
 
 	cfg    Config
