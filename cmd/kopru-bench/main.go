@@ -103,6 +103,11 @@ func main() {
 		}
 		return
 	case "bare-op":
+		if path := os.Getenv("KOPRU_BENCH_CPUPROFILE"); path != "" { // beside kopru run's KOPRU_CPUPROFILE
+			if f, err := os.Create(path + ".bare-op"); err == nil && pprof.StartCPUProfile(f) == nil {
+				defer pprof.StopCPUProfile()
+			}
+		}
 		if err := runBareProcess(*natsURL, *endpoint, *concurrency); err != nil {
 			fmt.Fprintln(os.Stderr, "bare loop:", err)
 			os.Exit(1)

@@ -102,6 +102,9 @@ func runOperator(o opOptions) int {
 	phases := opPhases()
 	for i := 1; i <= o.rounds; i++ {
 		for j, ph := range phases {
+			if !phaseWanted(ph.name) {
+				continue
+			}
 			if ctx.Err() != nil {
 				fmt.Fprintln(os.Stderr, "interrupted")
 				return 1
@@ -121,6 +124,21 @@ func runOperator(o opOptions) int {
 	}
 	reportOperator(os.Stdout, o, phases, runs)
 	return 0
+}
+
+// phaseWanted reports whether KOPRU_BENCH_PHASES (comma-separated parts of phase names, e.g.
+// "instant"; empty: all) asks for the phase, to iterate on one pair while profiling.
+func phaseWanted(name string) bool {
+	only := os.Getenv("KOPRU_BENCH_PHASES")
+	if only == "" {
+		return true
+	}
+	for _, part := range strings.Split(only, ",") {
+		if part != "" && strings.Contains(name, part) {
+			return true
+		}
+	}
+	return false
 }
 
 // runOne starts a fresh nats-server and endpoint, preloads the events (paced: publishes them while the

@@ -83,6 +83,9 @@ func reportOperator(w io.Writer, o opOptions, phases []opPhase, runs map[string]
 // the Köprü phase, and the bare phase is the one before it in opPhases.
 func kopruRatio(runs map[string][]opResult, ph opPhase) float64 {
 	b := runs["bare"+ph.name[len("kopru"):]]
+	if len(b) < len(runs[ph.name]) { // KOPRU_BENCH_PHASES left the bare phase out
+		return 0
+	}
 	return med(runs[ph.name], func(i int, r opResult) float64 { return r.PerSecond / b[i].PerSecond })
 }
 
@@ -90,6 +93,9 @@ func eachRatio(runs map[string][]opResult, ph opPhase) string {
 	b := runs["bare"+ph.name[len("kopru"):]]
 	s := ""
 	for i, r := range runs[ph.name] {
+		if i >= len(b) {
+			break
+		}
 		if i > 0 {
 			s += ", "
 		}

@@ -147,6 +147,7 @@ Example:
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	defer startProfiles()()
 	cfg, err := config.Load(*cfgPath, os.Getenv)
 	if err != nil {
 		return err

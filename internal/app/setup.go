@@ -46,7 +46,7 @@ func (a *App) setup(ctx context.Context) error {
 				kv = nil
 				return err
 			}
-			a.ledger = ledger.New(kv, func(op, result string) { a.Metrics.LedgerOps.WithLabelValues(op, result).Inc() })
+			a.ledger = ledger.New(kv, a.Metrics.ObserveLedger)
 		}
 		if a.worker == nil {
 			w, err := worker.New(a.js, a.ledger, a.Schemas, a.Metrics, a.log, a.routes)

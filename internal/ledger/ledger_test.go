@@ -111,3 +111,24 @@ func TestHistoryIsBoundedAndNotShared(t *testing.T) {
 		t.Fatalf("replays = %+v", e.Replays)
 	}
 }
+
+// TestKeyKeepsItsForm holds Key to the keys already in the bucket: readable for 1–100 key-safe
+// characters, hashed for anything else.
+func TestKeyKeepsItsForm(t *testing.T) {
+	for _, tc := range []struct {
+		id    string
+		plain bool
+	}{
+		{"01JDX3V5Q9M8K7H6G5F4E3D2C1", true}, {"550e8400-e29b-41d4-a716-446655440000", true}, {"a_b=c-D9", true},
+		{strings.Repeat("x", 100), true}, {strings.Repeat("x", 101), false}, {"", false}, {"a.b", false},
+		{"with space", false}, {"ünicode", false}, {"a*b", false}, {"x\n", false},
+	} {
+		k := ledger.Key("r", tc.id)
+		if got := k == "r.e."+tc.id; got != tc.plain {
+			t.Errorf("Key(r, %q) = %q; readable form wanted: %v", tc.id, k, tc.plain)
+		}
+		if !tc.plain && !strings.HasPrefix(k, "r.h.") {
+			t.Errorf("Key(r, %q) = %q; want the hashed form", tc.id, k)
+		}
+	}
+}

@@ -6,6 +6,7 @@ package metrics
 import (
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -96,6 +97,11 @@ type Metrics struct {
 	BuildInfo       *prometheus.GaugeVec     // version, goversion, commit
 	// TraceparentDropped counts events whose traceparent was not W3C trace context and was dropped.
 	TraceparentDropped *prometheus.CounterVec // route, or TraceparentIngest
+
+	// Series of the hot path resolved once, so an event pays a map read rather than a label lookup
+	// (hashing and validating every label value) per observation.
+	ledgerOps map[[2]string]prometheus.Counter // op, result: every pair, filled by New, read-only after
+	targets   sync.Map                         // [3]string{target, operation, status_class} → prometheus.Observer
 }
 
 // New creates and registers every collector on reg (and the Go and process collectors).
@@ -146,12 +152,22 @@ func New(reg prometheus.Registerer) *Metrics {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	version, commit, goVersion := Build()
 	m.BuildInfo.WithLabelValues(version, goVersion, commit).Set(1)
+	m.ledgerOps = map[[2]string]prometheus.Counter{}
 	for _, op := range LedgerOps {
 		for _, r := range []string{"ok", "exists", "conflict", "error"} {
-			m.LedgerOps.WithLabelValues(op, r)
+			m.ledgerOps[[2]string{op, r}] = m.LedgerOps.WithLabelValues(op, r)
 		}
 	}
 	return m
+}
+
+// ObserveLedger counts one ledger operation; it has the shape of ledger.Observer.
+func (m *Metrics) ObserveLedger(op, result string) {
+	if c, ok := m.ledgerOps[[2]string{op, result}]; ok {
+		c.Inc()
+		return
+	}
+	m.LedgerOps.WithLabelValues(op, result).Inc()
 }
 
 // TraceparentIngest is the route label of kopru_traceparent_dropped_total for traceparents dropped at
@@ -188,5 +204,10 @@ func (m *Metrics) AddTarget(target, operation string) {
 
 // ObserveTarget records one vendor request; it has the shape of target.Observer.
 func (m *Metrics) ObserveTarget(target, operation, statusClass string, d time.Duration) {
-	m.TargetDuration.WithLabelValues(target, operation, statusClass).Observe(d.Seconds())
+	key := [3]string{target, operation, statusClass}
+	o, ok := m.targets.Load(key)
+	if !ok {
+		o, _ = m.targets.LoadOrStore(key, m.TargetDuration.WithLabelValues(target, operation, statusClass))
+	}
+	o.(prometheus.Observer).Observe(d.Seconds())
 }

@@ -3,6 +3,8 @@ package target
 import (
 	"encoding/base64"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -24,10 +26,35 @@ func Scrub(s string, secrets ...string) string {
 	if s == "" {
 		return s
 	}
-	for _, part := range secretParts(secrets) {
+	for _, part := range cachedParts(secrets) {
 		s = replaceFold(s, part, redact.Mask)
 	}
 	return s
+}
+
+// partsCache holds the secretParts of the secret lists seen so far (key: the list joined by NUL): the
+// expansion (base64 forms, sorting) costs more than the scrub, and the same secrets come with every
+// call. At most maxCachedSecrets lists are kept, so secrets that keep changing (session tokens) are
+// expanded afresh once the cache is full rather than grow it. The cached slices are never written.
+var (
+	partsCache  sync.Map // string → []string
+	partsCached atomic.Int32
+)
+
+const maxCachedSecrets = 64
+
+func cachedParts(secrets []string) []string {
+	key := strings.Join(secrets, "\x00")
+	if p, ok := partsCache.Load(key); ok {
+		return p.([]string)
+	}
+	parts := secretParts(secrets)
+	if partsCached.Load() < maxCachedSecrets {
+		if _, loaded := partsCache.LoadOrStore(key, parts); !loaded {
+			partsCached.Add(1)
+		}
+	}
+	return parts
 }
 
 // secretParts expands secrets into every form a vendor might echo, longest first (so that a longer

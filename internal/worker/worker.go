@@ -56,6 +56,7 @@ type runner struct {
 	policy  Policy
 	work    chan jetstream.Msg // to the route's Concurrency handler goroutines
 	log     *zap.Logger
+	debug   bool // log is enabled at debug level
 	m       routeMetrics
 	cons    jetstream.Consumer
 	consume jetstream.ConsumeContext
@@ -80,7 +81,8 @@ func New(js jetstream.JetStream, l *ledger.Ledger, s *event.Schemas, m *metrics.
 		m.AddRoute(r.Name)
 		m.AddTarget(r.TargetName, r.Operation)
 		w.routes = append(w.routes, &runner{Route: r, policy: p, work: make(chan jetstream.Msg),
-			log: log.With(zap.String("route", r.Name), zap.String("target", r.TargetName)), m: newRouteMetrics(m, r.Name)})
+			log: log.With(zap.String("route", r.Name), zap.String("target", r.TargetName)), debug: log.Core().Enabled(zap.DebugLevel),
+			m: newRouteMetrics(m, r.Name)})
 	}
 	return w, nil
 }
@@ -145,10 +147,12 @@ func (w *Worker) Start(ctx context.Context) error {
 // serve handles r's events one at a time until the worker stops.
 func (w *Worker) serve(r *runner) {
 	defer w.wg.Done()
+	k := newKeeper(r.policy.AckWait / 3)
+	defer k.done()
 	for {
 		select {
 		case msg := <-r.work:
-			w.handle(r, msg)
+			w.handle(r, k, msg)
 		case <-w.stopping:
 			return
 		}
@@ -212,12 +216,12 @@ func (j *job) logger() *zap.Logger {
 	return j.log
 }
 
-func (w *Worker) handle(r *runner, msg jetstream.Msg) {
+func (w *Worker) handle(r *runner, k *keeper, msg jetstream.Msg) {
 	r.m.received.Inc()
 	r.m.inflight.Inc()
 	defer r.m.inflight.Dec()
-	stop := keepAlive(msg, r.policy.AckWait/3)
-	defer stop()
+	k.keep(msg)
+	defer k.done()
 
 	j := &job{r: r, msg: msg}
 	j.meta, _ = msg.Metadata()
@@ -837,7 +841,9 @@ func (w *Worker) succeed(j *job, res target.Result) {
 	}
 	_ = j.msg.Ack()
 	w.finished(j, metrics.ResultSucceeded)
-	j.logger().Debug("event succeeded", zap.Int("attempts", e.Attempts))
+	if j.r.debug { // checked first: the event's logger (a clone of the encoder) is built only to be used
+		j.logger().Debug("event succeeded", zap.Int("attempts", e.Attempts))
+	}
 }
 
 func (w *Worker) reemitOutcome(j *job) {
@@ -853,7 +859,9 @@ func (w *Worker) reemitOutcome(j *job) {
 	}
 	_ = j.msg.Ack()
 	j.r.m.result(metrics.ResultDuplicate).Inc()
-	j.logger().Debug("duplicate delivery of a finished event: outcome re-emitted, no call made")
+	if j.r.debug {
+		j.logger().Debug("duplicate delivery of a finished event: outcome re-emitted, no call made")
+	}
 }
 
 // deadLetter records the dead letter in the ledger (when the event got that far), publishes it on
@@ -968,26 +976,47 @@ func newBackoff(p Policy) *backoff.ExponentialBackOff {
 	return b
 }
 
-// keepAlive tells JetStream the message is still being worked on every interval, until stop is called.
-func keepAlive(msg jetstream.Msg, every time.Duration) (stop func()) {
-	var mu sync.Mutex
-	stopped := false
-	var t *time.Timer
-	t = time.AfterFunc(every, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if stopped {
-			return
-		}
-		_ = msg.InProgress()
-		t.Reset(every)
-	})
-	return func() {
-		mu.Lock()
-		stopped = true
-		mu.Unlock()
-		t.Stop()
+// keeper tells JetStream, every interval, that the message its handler goroutine is working on is still
+// in progress, until the handler is done with it. One per handler goroutine, its timer reused for every
+// message: most calls end long before the first InProgress is due, and pay only a timer reset.
+type keeper struct {
+	every time.Duration
+	mu    sync.Mutex
+	msg   jetstream.Msg // the message in hand; nil between messages
+	t     *time.Timer
+}
+
+func newKeeper(every time.Duration) *keeper {
+	k := &keeper{every: every}
+	k.t = time.AfterFunc(time.Hour, k.tick)
+	k.t.Stop()
+	return k
+}
+
+func (k *keeper) tick() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.msg == nil {
+		return
 	}
+	_ = k.msg.InProgress()
+	k.t.Reset(k.every)
+}
+
+// keep starts keeping msg alive; done stops it. A tick already under way when done is called may
+// still reach the next message early: one InProgress too many, which only resets its ack timer.
+func (k *keeper) keep(msg jetstream.Msg) {
+	k.mu.Lock()
+	k.msg = msg
+	k.mu.Unlock()
+	k.t.Reset(k.every)
+}
+
+func (k *keeper) done() {
+	k.mu.Lock()
+	k.msg = nil
+	k.mu.Unlock()
+	k.t.Stop()
 }
 
 // outcomeEnvelope is an outcome's CloudEvent with its data still a value, so it is encoded in one
