@@ -1,6 +1,6 @@
 // Package manifestcheck decodes every Kubernetes manifest under deploy/kubernetes strictly (unknown or
-// duplicate fields are errors) into the Go types of Kubernetes, KEDA and the Prometheus Operator, so a
-// misspelt field fails here instead of being dropped by `kubectl apply`. It is a nested module so the
+// duplicate fields are errors) into the Go types of Kubernetes and the Prometheus Operator, and KEDA's
+// documented spec (keda.go), so a misspelt field fails here instead of being dropped by `kubectl apply`. It is a nested module so the
 // main go.mod does not carry these dependencies: `make test` runs `cd deploy/manifestcheck && go test`.
 package manifestcheck
 
@@ -18,8 +18,6 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
-
-	kedav1alpha1 "github.com/kopru/kopru/deploy/manifestcheck/kedav1alpha1"
 )
 
 const root = "../kubernetes"
@@ -51,9 +49,9 @@ func newObject(apiVersion, kind string) (any, error) {
 	case "monitoring.coreos.com/v1 PrometheusRule":
 		return &monitoringv1.PrometheusRule{}, nil
 	case "keda.sh/v1alpha1 ScaledObject":
-		return &kedav1alpha1.ScaledObject{}, nil
+		return &ScaledObject{}, nil
 	case "keda.sh/v1alpha1 TriggerAuthentication":
-		return &kedav1alpha1.TriggerAuthentication{}, nil
+		return &TriggerAuthentication{}, nil
 	}
 	return nil, fmt.Errorf("no Go type known for apiVersion %q kind %q: add it to newObject", apiVersion, kind)
 }
