@@ -28,6 +28,7 @@ test: vet chromium ## every test: go test -race, Prometheus rule tests, every fu
 	@if [ -x $(PROMTOOL_COMPOSE) ]; then PROMTOOL=$(PROMTOOL_COMPOSE) deploy/prometheus/check.sh; \
 	  else echo "note: rules checked with Debian's promtool; make promtool-compose builds the version docker-compose.yml pins"; fi
 	cd deploy/manifestcheck && $(GO) test -count=1 ./...
+	cd deploy/manifestcheck/keda && $(GO) test -count=1 ./...
 	@if docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; then \
 	  $(COMPOSE) config -q && echo "docker-compose.yml: config ok"; else echo "no docker compose here: compose config not checked"; fi
 	FUZZTIME=$(CI_FUZZTIME) ./.ci/fuzz.sh
@@ -64,6 +65,7 @@ dashboard-lint: ## the Grafana dashboard-linter rules (strict) on deploy/grafana
 
 manifest-check: ## decode every deploy/kubernetes manifest strictly into the k8s, KEDA and Prometheus Operator types
 	cd deploy/manifestcheck && $(GO) test -count=1 ./...
+	cd deploy/manifestcheck/keda && $(GO) test -count=1 ./...
 
 chromium: ## install headless Chromium for the operator page test (Debian); the test skips without it
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
@@ -126,6 +128,7 @@ deploy-check: ## deploy/ tests, Prometheus rules and their unit tests (installs 
 	deploy/prometheus/check.sh
 	$(COMPOSE) config -q
 	cd deploy/manifestcheck && $(GO) test -count=1 ./...
+	cd deploy/manifestcheck/keda && $(GO) test -count=1 ./...
 	$(MAKE) promtool-compose && PROMTOOL=$(PROMTOOL_COMPOSE) deploy/prometheus/check.sh
 
 dev-reset: ## delete kopru dev's data (data/dev: its streams, dead letters and ledger), so the next make run starts afresh
