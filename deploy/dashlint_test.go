@@ -6,6 +6,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -115,6 +116,10 @@ func lintPanel(p lintPanelT, dsRefs []string, add func(rule, format string, a ..
 	if slices.Contains(dsPanels, p.Type) && !slices.Contains(dsRefs, p.Datasource.UID) {
 		add("panel-datasource-rule", "panel %q does not use a templated datasource, uses %q", title, p.Datasource.UID)
 	}
+	// the target rules hold for every panel's queries (bar gauges and state timelines too), as upstream's
+	for _, t := range p.Targets {
+		lintTarget(title, t.Expr, add)
+	}
 	if !slices.Contains(unitPanels, p.Type) {
 		return
 	}
@@ -134,9 +139,6 @@ func lintPanel(p lintPanelT, dsRefs []string, add func(rule, format string, a ..
 	}
 	if len(p.FieldConfig.Defaults.Mappings) == 0 && !slices.Contains(validUnits, unit) {
 		add("panel-units-rule", "panel %q has no or invalid units defined: %q", title, unit)
-	}
-	for _, t := range p.Targets {
-		lintTarget(title, t.Expr, add)
 	}
 }
 
@@ -296,5 +298,36 @@ func TestDashboardLintCatchesMistakes(t *testing.T) {
 	}
 	if strings.Count(got, "target-counter-agg-rule") != 1 || strings.Count(got, "target-rate-interval-rule") != 1 {
 		t.Errorf("want one counter-agg and one rate-interval report (the increase()/rate() uses are fine); got:\n%s", got)
+	}
+}
+
+// TestDashboardLintChecksEveryPanelsQueries: the target rules hold for panels without units too
+// (bar gauges, state timelines), as upstream's linter checks them.
+func TestDashboardLintChecksEveryPanelsQueries(t *testing.T) {
+	raw, err := os.ReadFile(dashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d map[string]any
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	var title string
+	for _, v := range d["panels"].([]any) {
+		p := v.(map[string]any)
+		if typ, _ := p["type"].(string); (typ == "state-timeline" || typ == "bargauge") && title == "" {
+			title, _ = p["title"].(string)
+			p["targets"] = []any{map[string]any{"expr": `max(kopru_circuit_state)`}}
+		}
+	}
+	if title == "" {
+		t.Skip("the dashboard has no state-timeline or bar gauge panel")
+	}
+	bad, _ := json.Marshal(d)
+	got := strings.Join(lintDashboard(bad), "\n")
+	for _, want := range []string{"target-job-rule: panel " + strconv.Quote(title), "target-instance-rule: panel " + strconv.Quote(title)} {
+		if !strings.Contains(got, want) {
+			t.Errorf("lint does not report %q; got:\n%s", want, got)
+		}
 	}
 }
