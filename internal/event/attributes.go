@@ -59,32 +59,15 @@ func (e *Envelope) unmarshal(b []byte) error {
 		return invalidf("event is not a JSON CloudEvents envelope: %s", jsonErr(err))
 	}
 	for k, raw := range doc {
-		var dst *string
 		switch k {
 		case attrData:
 			e.Data = raw
 			continue
 		case attrDataBase64:
 			return invalidf("data_base64 is not accepted: the data must be a JSON object in \"data\"")
-		case attrSpecVersion:
-			dst = &e.SpecVersion
-		case attrID:
-			dst = &e.ID
-		case attrSource:
-			dst = &e.Source
-		case attrType:
-			dst = &e.Type
-		case attrTime:
-			dst = &e.Time
-		case attrDataContentType:
-			dst = &e.DataContentType
-		case attrSubject:
-			dst = &e.Subject
-		case attrDataSchema:
-			dst = &e.DataSchema
-		case attrTraceparent:
-			dst = &e.Traceparent
-		default:
+		}
+		dst := e.stringAttribute(k)
+		if dst == nil {
 			if !ValidAttributeName(k) {
 				return invalidf("attribute name %q is not a CloudEvents name (ASCII letters and digits)", clip(k))
 			}
@@ -219,4 +202,31 @@ func (e *Envelope) SetExtension(name, v string) {
 		e.Extensions = map[string]json.RawMessage{}
 	}
 	e.Extensions[name] = b
+}
+
+// stringAttribute is where the named string attribute (its exact, lower-case name) lives on e, or nil
+// for data, data_base64 and extensions: the one map from attribute names to fields that both the
+// structured and the binary decoder use.
+func (e *Envelope) stringAttribute(name string) *string {
+	switch name {
+	case attrSpecVersion:
+		return &e.SpecVersion
+	case attrID:
+		return &e.ID
+	case attrSource:
+		return &e.Source
+	case attrType:
+		return &e.Type
+	case attrTime:
+		return &e.Time
+	case attrDataContentType:
+		return &e.DataContentType
+	case attrSubject:
+		return &e.Subject
+	case attrDataSchema:
+		return &e.DataSchema
+	case attrTraceparent:
+		return &e.Traceparent
+	}
+	return nil
 }

@@ -127,27 +127,13 @@ func DecodeMessage(h map[string][]string, payload []byte) (*Envelope, error) {
 
 // setAttribute sets the attribute name (lower case) to the text v, as a binary-mode header gives it.
 func (e *Envelope) setAttribute(name, v string) error {
-	switch name {
-	case attrSpecVersion:
-		e.SpecVersion = v
-	case attrID:
-		e.ID = v
-	case attrSource:
-		e.Source = v
-	case attrType:
-		e.Type = v
-	case attrTime:
-		e.Time = v
-	case attrDataContentType:
-		if e.DataContentType == "" {
-			e.DataContentType = v
+	if dst := e.stringAttribute(name); dst != nil {
+		if name != attrDataContentType || *dst == "" { // the content-type header wins
+			*dst = v
 		}
-	case attrSubject:
-		e.Subject = v
-	case attrDataSchema:
-		e.DataSchema = v
-	case attrTraceparent:
-		e.Traceparent = v
+		return nil
+	}
+	switch name {
 	case attrData, attrDataBase64:
 		return invalidf("header ce-%s is not an attribute", name)
 	default:
