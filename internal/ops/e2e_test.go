@@ -6,24 +6,16 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/bus"
-	"github.com/kopru/kopru/internal/config"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/ops"
 	"github.com/kopru/kopru/internal/sim"
-	licrussim "github.com/kopru/kopru/internal/sim/licrus"
-	"github.com/kopru/kopru/internal/target"
-	"github.com/kopru/kopru/internal/target/licrus"
-	"github.com/kopru/kopru/internal/worker"
 	"github.com/kopru/kopru/schemas"
 )
 
@@ -57,40 +49,8 @@ func msgs(t *testing.T, js jetstream.JetStream, stream, subject string) uint64 {
 // A rejected event, ingested over HTTP, replayed through the admin API, really runs again: the
 // Licrus simulator makes the call and the outcome appears, and the DLQ is empty.
 func TestReplayedEventRunsAgainEndToEnd(t *testing.T) {
-	ns, err := bus.StartEmbedded(bus.EmbeddedConfig{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	lsim := licrussim.New(ticket)
-	simSrv := httptest.NewServer(lsim)
-	t.Cleanup(simSrv.Close)
-	c := &target.Client{HTTP: target.NewHTTPClient(8), Target: "licrus"}
-	route := worker.Route{Name: "licrus-installation", EventType: "installation.requested",
-		OutcomeType: "installation.call-created", TargetName: "licrus", Operation: licrus.Operation,
-		Target: licrus.New(licrus.Config{BaseURL: simSrv.URL + "/api", AuthTicket: ticket}, c)}
-	route.Policy.InitialInterval, route.Policy.MaxInterval = 10*time.Millisecond, 50*time.Millisecond
-	cfg := config.Config{NATS: config.NATS{URL: ns.ClientURL()}, HTTPAddr: "127.0.0.1:0",
-		Ingest: config.Tokens{Tokens: []string{"in-tok"}}, Admin: config.Tokens{Tokens: []string{"ad-tok"}}}
-	a, err := app.New(app.Options{Config: cfg, Routes: []worker.Route{route}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = a.Stop(ctx)
-	})
-	base := "http://" + a.Addr()
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
+	stack := newCEStack(t) // the same stack as the CloudEvents interop tests
+	lsim, base, js := stack.sim, stack.base, stack.js
 
 	call := func(method, path, token string, body []byte, v any) int {
 		t.Helper()
