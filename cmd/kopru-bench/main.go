@@ -33,14 +33,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/kopru/kopru/internal/adapter"
+	"github.com/kopru/kopru/internal/adapter/licrus"
 	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/config"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/sim"
 	licrussim "github.com/kopru/kopru/internal/sim/licrus"
-	"github.com/kopru/kopru/internal/target"
-	"github.com/kopru/kopru/internal/target/licrus"
 	"github.com/kopru/kopru/internal/worker"
 	"github.com/kopru/kopru/schemas"
 )
@@ -527,7 +527,7 @@ func bare(n, concurrency int, latency time.Duration) (result, error) {
 
 // startBare starts the hand-written loop: the same work as Köprü with no framework.
 func startBare(e *env, concurrency int) (stop func(), err error) {
-	hc := target.NewHTTPClient(concurrency)
+	hc := adapter.NewHTTPClient(concurrency)
 	cons, err := e.js.CreateOrUpdateConsumer(context.Background(), bus.StreamEvents, jetstream.ConsumerConfig{Durable: "bare",
 		AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: concurrency * 2})
 	if err != nil {
@@ -589,7 +589,7 @@ func wait(done chan struct{}, n int) error {
 // handles depth events at once, so the ledger writes and the publish of one event overlap the calls of
 // others instead of holding a call slot idle.
 func startKopru(e *env, calls, depth int) (*app.App, error) {
-	c := &target.Client{HTTP: target.NewHTTPClient(calls), Target: "licrus"}
+	c := &adapter.Client{HTTP: adapter.NewHTTPClient(calls), Target: "licrus"}
 	spec, _ := app.Spec("licrus-installation")
 	a, err := app.New(app.Options{
 		Config: config.Config{NATS: config.NATS{URL: strings.Join(e.nc.Servers(), ",")}},

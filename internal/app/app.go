@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/kopru/kopru/internal/adapter"
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/config"
 	"github.com/kopru/kopru/internal/event"
@@ -29,7 +30,6 @@ import (
 	"github.com/kopru/kopru/internal/ledger"
 	"github.com/kopru/kopru/internal/metrics"
 	"github.com/kopru/kopru/internal/ops"
-	"github.com/kopru/kopru/internal/target"
 	"github.com/kopru/kopru/internal/worker"
 )
 
@@ -65,7 +65,7 @@ type App struct {
 	worker  *worker.Worker
 	routes  []worker.Route // the routes this process runs
 	table   []RouteSpec    // the route registry status, admin and ingest read (runTable)
-	closers []target.Closer
+	closers []adapter.Closer
 	srv     *http.Server
 	ln      net.Listener
 	stop    context.CancelFunc

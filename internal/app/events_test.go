@@ -14,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kopru/kopru/internal/adapter/dia"
 	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/bus/bustest"
@@ -22,7 +23,6 @@ import (
 	"github.com/kopru/kopru/internal/ops"
 	"github.com/kopru/kopru/internal/sim"
 	licrussim "github.com/kopru/kopru/internal/sim/licrus"
-	"github.com/kopru/kopru/internal/target/dia"
 	"github.com/kopru/kopru/internal/worker"
 )
 

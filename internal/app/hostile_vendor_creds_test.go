@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kopru/kopru/internal/adapter"
+	"github.com/kopru/kopru/internal/adapter/dia"
+	"github.com/kopru/kopru/internal/adapter/leansoft"
+	"github.com/kopru/kopru/internal/adapter/licrus"
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/deadletter"
-	"github.com/kopru/kopru/internal/target"
-	"github.com/kopru/kopru/internal/target/dia"
-	"github.com/kopru/kopru/internal/target/leansoft"
-	"github.com/kopru/kopru/internal/target/licrus"
 	"github.com/kopru/kopru/internal/worker"
 )
 
@@ -41,8 +41,8 @@ func TestCredentialsNeverFollowARedirectToAnotherHost(t *testing.T) {
 	evilHost, _ := url.Parse(evil.URL)
 
 	e := newE2E(t)
-	client := func(name string) *target.Client {
-		return &target.Client{HTTP: target.NewHTTPClient(4), Target: name}
+	client := func(name string) *adapter.Client {
+		return &adapter.Client{HTTP: adapter.NewHTTPClient(4), Target: name}
 	}
 	ls := e.cfg.LeanSoft
 	dc := e.cfg.DIA
@@ -52,7 +52,7 @@ func TestCredentialsNeverFollowARedirectToAnotherHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	targets := map[string]struct {
-		tg  target.Target
+		tg  adapter.Target
 		typ string
 	}{
 		"licrus": {licrus.New(licrus.Config{BaseURL: redirector.URL + "/api", AuthTicket: ticket}, client("licrus")), "installation.requested"},
@@ -66,13 +66,13 @@ func TestCredentialsNeverFollowARedirectToAnotherHost(t *testing.T) {
 			ev = customerEvent(t, "C-REDIR-"+name, nil)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err := tc.tg.Call(ctx, target.Request{EventID: ev.ID, Type: ev.Type, Source: ev.Source, Data: ev.Data})
+		_, err := tc.tg.Call(ctx, adapter.Request{EventID: ev.ID, Type: ev.Type, Source: ev.Source, Data: ev.Data})
 		cancel()
 		if err == nil {
 			t.Fatalf("%s: the call succeeded through a redirect to %s (%d requests there)", name, evilHost.Host, stolen.Load())
 		}
-		te := target.AsError(err)
-		if te.Class != target.ClassRejected || !strings.Contains(te.Msg, evilHost.Host) {
+		te := adapter.AsError(err)
+		if te.Class != adapter.ClassRejected || !strings.Contains(te.Msg, evilHost.Host) {
 			t.Errorf("%s: %v; want rejected naming %s", name, err, evilHost.Host)
 		}
 		if n := stolen.Load(); n != 0 {
@@ -97,7 +97,7 @@ func TestLeanSoftEchoedBearerTokenIsScrubbed(t *testing.T) {
 	ls := e.cfg.LeanSoft
 	tg := leansoft.New(leansoft.Config{BaseURL: vendor.URL + "/api", CompanyID: ls.CompanyID, AuthHeader: "Authorization",
 		AuthValue: "Bearer " + tok, DefaultReferenceGroupCode: ls.ReferenceGroupCode},
-		&target.Client{HTTP: target.NewHTTPClient(4), Target: "leansoft"})
+		&adapter.Client{HTTP: adapter.NewHTTPClient(4), Target: "leansoft"})
 	e.start([]worker.Route{e2eRoute(t, "leansoft-customer", tg, fastPolicy(3))})
 	dlq := e.watch(bus.StreamDLQ, "dlq.>")
 	e.publish(customerEvent(t, "C-ECHO-1", nil), "")

@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kopru/kopru/internal/adapter/dia"
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/ledger"
 	"github.com/kopru/kopru/internal/sim"
-	"github.com/kopru/kopru/internal/target/dia"
 	"github.com/kopru/kopru/internal/worker"
 )
 

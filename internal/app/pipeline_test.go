@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kopru/kopru/internal/adapter"
 	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/sim"
-	"github.com/kopru/kopru/internal/target"
 	"github.com/kopru/kopru/internal/worker"
 )
 
@@ -251,7 +251,7 @@ func TestWorkerDiesBetweenCallAndLedgerUpdate(t *testing.T) {
 	dying := func(r *worker.Route) {
 		policy(r)
 		real := r.Target
-		r.Target = target.Func(func(ctx context.Context, req target.Request) (target.Result, error) {
+		r.Target = adapter.Func(func(ctx context.Context, req adapter.Request) (adapter.Result, error) {
 			res, err := real.Call(ctx, req)
 			called.Add(1)
 			<-hold // the process "dies" here: never records the result, never acks
@@ -364,7 +364,7 @@ func TestPanickingTargetIsContained(t *testing.T) {
 		r.Policy.AckWait = 2 * time.Second
 		r.Policy.AttemptTimeout = time.Second
 		real := r.Target
-		r.Target = target.Func(func(ctx context.Context, req target.Request) (target.Result, error) {
+		r.Target = adapter.Func(func(ctx context.Context, req adapter.Request) (adapter.Result, error) {
 			if strings.Contains(string(req.Data), "PANIC") {
 				calls.Add(1)
 				panic("adapter defect")

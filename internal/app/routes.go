@@ -7,13 +7,13 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/kopru/kopru/internal/adapter"
+	"github.com/kopru/kopru/internal/adapter/dia"
+	"github.com/kopru/kopru/internal/adapter/leansoft"
+	"github.com/kopru/kopru/internal/adapter/licrus"
+	"github.com/kopru/kopru/internal/adapter/licrus/firststart"
 	"github.com/kopru/kopru/internal/config"
 	"github.com/kopru/kopru/internal/metrics"
-	"github.com/kopru/kopru/internal/target"
-	"github.com/kopru/kopru/internal/target/dia"
-	"github.com/kopru/kopru/internal/target/leansoft"
-	"github.com/kopru/kopru/internal/target/licrus"
-	"github.com/kopru/kopru/internal/target/licrus/firststart"
 	"github.com/kopru/kopru/internal/worker"
 )
 
@@ -118,7 +118,7 @@ func operations() string {
 // built is what buildRoutes makes: the routes and the targets to close on shutdown.
 type built struct {
 	routes  []worker.Route
-	closers []target.Closer
+	closers []adapter.Closer
 }
 
 // buildRoutes turns the configuration into runnable routes, each with its adapter, a shared HTTP client
@@ -128,9 +128,9 @@ func buildRoutes(cfg config.Config, m *metrics.Metrics, log *zap.Logger) (built,
 		log = zap.NewNop()
 	}
 	var b built
-	clients := map[string]*target.Client{}
+	clients := map[string]*adapter.Client{}
 	guards := map[string]*worker.Guard{}
-	clientFor := func(name string) *target.Client {
+	clientFor := func(name string) *adapter.Client {
 		if c, ok := clients[name]; ok {
 			return c
 		}
@@ -139,7 +139,7 @@ func buildRoutes(cfg config.Config, m *metrics.Metrics, log *zap.Logger) (built,
 		if conc <= 0 {
 			conc = 64
 		}
-		c := &target.Client{HTTP: target.NewHTTPClient(conc), Target: name, Observe: m.ObserveTarget}
+		c := &adapter.Client{HTTP: adapter.NewHTTPClient(conc), Target: name, Observe: m.ObserveTarget}
 		clients[name] = c
 		guards[name] = worker.NewGuard(name, worker.GuardConfig{Concurrency: conc, Rate: tc.Rate, Burst: tc.Burst,
 			FailureThreshold: tc.FailureThreshold, OpenFor: tc.OpenFor})
@@ -154,7 +154,7 @@ func buildRoutes(cfg config.Config, m *metrics.Metrics, log *zap.Logger) (built,
 		if !cfg.RouteEnabled(spec.Name) {
 			continue
 		}
-		var t target.Target
+		var t adapter.Target
 		switch spec.Target + " " + spec.Operation {
 		case "licrus " + licrus.Operation:
 			if cfg.Licrus.URL == "" {
@@ -227,7 +227,7 @@ func buildRoutes(cfg config.Config, m *metrics.Metrics, log *zap.Logger) (built,
 				AttemptTimeout: rc.AttemptTimeout, AckWait: rc.AckWait, MaxAckPending: rc.MaxAckPending,
 				InitialInterval: rc.InitialInterval, MaxInterval: rc.MaxInterval, InProcessWait: rc.InProcessWait},
 		})
-		if c, ok := t.(target.Closer); ok {
+		if c, ok := t.(adapter.Closer); ok {
 			b.closers = append(b.closers, c)
 		}
 	}

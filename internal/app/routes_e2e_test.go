@@ -26,6 +26,10 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/kopru/kopru/internal/adapter"
+	"github.com/kopru/kopru/internal/adapter/dia"
+	"github.com/kopru/kopru/internal/adapter/leansoft"
+	"github.com/kopru/kopru/internal/adapter/licrus/firststart"
 	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/bus/bustest"
@@ -36,10 +40,6 @@ import (
 	"github.com/kopru/kopru/internal/sim"
 	diasim "github.com/kopru/kopru/internal/sim/dia"
 	licrussim "github.com/kopru/kopru/internal/sim/licrus"
-	"github.com/kopru/kopru/internal/target"
-	"github.com/kopru/kopru/internal/target/dia"
-	"github.com/kopru/kopru/internal/target/leansoft"
-	"github.com/kopru/kopru/internal/target/licrus/firststart"
 	"github.com/kopru/kopru/internal/worker"
 	"github.com/kopru/kopru/schemas"
 )
@@ -93,7 +93,7 @@ func fastPolicy(maxAttempts int) worker.Policy {
 }
 
 // route makes the route name of the table with target t and policy p.
-func e2eRoute(t testing.TB, name string, tg target.Target, p worker.Policy) worker.Route {
+func e2eRoute(t testing.TB, name string, tg adapter.Target, p worker.Policy) worker.Route {
 	t.Helper()
 	spec, ok := app.Spec(name)
 	if !ok {
@@ -107,7 +107,7 @@ func (e *e2eEnv) leanSoftTarget() *leansoft.Target {
 	c := e.cfg.LeanSoft
 	return leansoft.New(leansoft.Config{BaseURL: c.URL, CompanyID: c.CompanyID, AuthHeader: c.AuthHeader,
 		AuthValue: c.AuthValue, DefaultReferenceGroupCode: c.ReferenceGroupCode},
-		&target.Client{HTTP: target.NewHTTPClient(8), Target: "leansoft"})
+		&adapter.Client{HTTP: adapter.NewHTTPClient(8), Target: "leansoft"})
 }
 
 func (e *e2eEnv) diaSession(edit func(*dia.Config)) *dia.Session {
@@ -118,7 +118,7 @@ func (e *e2eEnv) diaSession(edit func(*dia.Config)) *dia.Session {
 	if edit != nil {
 		edit(&dc)
 	}
-	s, err := dia.NewSession(dc, &target.Client{HTTP: target.NewHTTPClient(8), Target: "dia"})
+	s, err := dia.NewSession(dc, &adapter.Client{HTTP: adapter.NewHTTPClient(8), Target: "dia"})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func (e *e2eEnv) firstStartTarget() *firststart.Target {
 	e.t.Helper()
 	fc := firststart.Default()
 	fc.BaseURL, fc.AuthTicket = e.cfg.Licrus.URL, e.cfg.Licrus.AuthTicket
-	ft, err := firststart.New(fc, &target.Client{HTTP: target.NewHTTPClient(8), Target: "licrus"})
+	ft, err := firststart.New(fc, &adapter.Client{HTTP: adapter.NewHTTPClient(8), Target: "licrus"})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -15,6 +15,8 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/kopru/kopru/internal/adapter"
+	"github.com/kopru/kopru/internal/adapter/licrus"
 	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/bus/bustest"
@@ -22,8 +24,6 @@ import (
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/metrics"
 	licrussim "github.com/kopru/kopru/internal/sim/licrus"
-	"github.com/kopru/kopru/internal/target"
-	"github.com/kopru/kopru/internal/target/licrus"
 	"github.com/kopru/kopru/internal/worker"
 	"github.com/kopru/kopru/schemas"
 )
@@ -86,7 +86,7 @@ func (s *stack) start(opts ...stackOpt) *app.App {
 }
 
 func (s *stack) route(opts ...stackOpt) worker.Route {
-	c := &target.Client{HTTP: target.NewHTTPClient(32), Target: "licrus"}
+	c := &adapter.Client{HTTP: adapter.NewHTTPClient(32), Target: "licrus"}
 	r := worker.Route{Name: "licrus-installation", EventType: "installation.requested",
 		OutcomeType: "installation.call-created", TargetName: "licrus", Operation: licrus.Operation,
 		Target: licrus.New(licrus.Config{BaseURL: s.url, AuthTicket: ticket}, c)}

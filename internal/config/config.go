@@ -86,7 +86,7 @@ type LeanSoft struct {
 	AuthValue          string `yaml:"authValue"`
 	ReferenceGroupCode string `yaml:"referenceGroupCode"`
 	// Checksums sets the policy (enforce, warn or off; empty: the default) of each number check Köprü
-	// adds on top of the Lean Soft doc; internal/target/leansoft/RULES.md says what each does.
+	// adds on top of the Lean Soft doc; internal/adapter/leansoft/RULES.md says what each does.
 	Checksums LeanSoftChecksums `yaml:"checksums"`
 }
 

@@ -16,8 +16,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/kopru/kopru/internal/adapter"
 	"github.com/kopru/kopru/internal/event"
-	"github.com/kopru/kopru/internal/target"
 )
 
 // Headers of the public contract (DESIGN.md, "Dead letters").
@@ -109,7 +109,7 @@ func (l Letter) Encode() map[string]string {
 	h[HdrEventID] = l.EventID
 	h[HdrOriginalSubject] = l.OriginalSubject
 	h[HdrErrorClass] = string(l.Class)
-	h[HdrError] = target.OneLine(l.Error)
+	h[HdrError] = adapter.OneLine(l.Error)
 	h[HdrAttempts] = strconv.Itoa(l.Attempts)
 	h[HdrTargetStatus] = l.TargetStatus
 	h[HdrFailedAt] = l.FailedAt.UTC().Format(time.RFC3339)

@@ -15,11 +15,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/kopru/kopru/internal/adapter"
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/ledger"
-	"github.com/kopru/kopru/internal/target"
 )
 
 // Route states of GET /v1/events/{id}.
@@ -306,7 +306,7 @@ func routeStatus(r EventRoute, e ledger.Entry, hasEntry bool, dl DeadLetterInfo,
 
 func deadLetterFromHeaders(h map[string]string, id uint64) DeadLetterInfo {
 	// The error is the vendor's message: served to ingest-token holders, its personal data masked.
-	d := DeadLetterInfo{ID: id, Class: h[deadletter.HdrErrorClass], Error: target.MaskDigits(h[deadletter.HdrError]), TargetStatus: h[deadletter.HdrTargetStatus]}
+	d := DeadLetterInfo{ID: id, Class: h[deadletter.HdrErrorClass], Error: adapter.MaskDigits(h[deadletter.HdrError]), TargetStatus: h[deadletter.HdrTargetStatus]}
 	d.Attempts, _ = strconv.Atoi(h[deadletter.HdrAttempts])
 	d.FailedAt, _ = time.Parse(time.RFC3339, h[deadletter.HdrFailedAt])
 	return d

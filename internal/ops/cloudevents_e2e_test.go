@@ -19,6 +19,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/kopru/kopru/internal/adapter"
+	"github.com/kopru/kopru/internal/adapter/licrus"
 	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/config"
@@ -26,8 +28,6 @@ import (
 	"github.com/kopru/kopru/internal/ops"
 	"github.com/kopru/kopru/internal/sim"
 	licrussim "github.com/kopru/kopru/internal/sim/licrus"
-	"github.com/kopru/kopru/internal/target"
-	"github.com/kopru/kopru/internal/target/licrus"
 	"github.com/kopru/kopru/internal/worker"
 	"github.com/kopru/kopru/schemas"
 )
@@ -52,7 +52,7 @@ func newCEStack(t *testing.T) *ceStack {
 	lsim := licrussim.New(ticket)
 	simSrv := httptest.NewServer(lsim)
 	t.Cleanup(simSrv.Close)
-	c := &target.Client{HTTP: target.NewHTTPClient(8), Target: "licrus"}
+	c := &adapter.Client{HTTP: adapter.NewHTTPClient(8), Target: "licrus"}
 	route := worker.Route{Name: "licrus-installation", EventType: "installation.requested",
 		OutcomeType: "installation.call-created", TargetName: "licrus", Operation: licrus.Operation,
 		Target: licrus.New(licrus.Config{BaseURL: simSrv.URL + "/api", AuthTicket: ticket}, c)}

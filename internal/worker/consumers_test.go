@@ -8,11 +8,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/kopru/kopru/internal/adapter"
 	"github.com/kopru/kopru/internal/bus/bustest"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/ledger"
 	"github.com/kopru/kopru/internal/metrics"
-	"github.com/kopru/kopru/internal/target"
 )
 
 // TestEnsureConsumersKeepsAPause: a worker starting while another worker's open circuit paused the
@@ -26,7 +26,7 @@ func TestEnsureConsumersKeepsAPause(t *testing.T) {
 	}
 	r := Route{Name: "licrus-installation", EventType: "installation.requested", OutcomeType: "installation.call-created",
 		TargetName: "licrus", Operation: "ExternalCall/Create",
-		Target: target.Func(func(context.Context, target.Request) (target.Result, error) { return target.Result{}, nil })}
+		Target: adapter.Func(func(context.Context, adapter.Request) (adapter.Result, error) { return adapter.Result{}, nil })}
 	newWorker := func() *Worker {
 		w, err := New(s.JS, ledger.New(kv, nil), schemas, metrics.New(prometheus.NewRegistry()), zap.NewNop(), []Route{r})
 		if err != nil {

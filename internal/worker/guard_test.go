@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kopru/kopru/internal/target"
+	"github.com/kopru/kopru/internal/adapter"
 )
 
 func TestGuardOpensProbesAndCloses(t *testing.T) {
@@ -69,18 +69,18 @@ func TestBreakerOutcome(t *testing.T) {
 		want outcome
 	}{
 		{nil, callOK},
-		{&target.Error{Class: target.ClassRejected}, callOK},
-		{&target.Error{Class: target.ClassInvalid}, callNeutral},
-		{&target.Error{Class: target.ClassRetryable}, callFailed},
-		{&target.Error{Class: target.ClassRetryable, Reason: "session"}, callNeutral},
-		{&target.Error{Class: target.ClassNotSent}, callFailed},
-		{&target.Error{Class: target.ClassUnknown}, callFailed},
+		{&adapter.Error{Class: adapter.ClassRejected}, callOK},
+		{&adapter.Error{Class: adapter.ClassInvalid}, callNeutral},
+		{&adapter.Error{Class: adapter.ClassRetryable}, callFailed},
+		{&adapter.Error{Class: adapter.ClassRetryable, Reason: "session"}, callNeutral},
+		{&adapter.Error{Class: adapter.ClassNotSent}, callFailed},
+		{&adapter.Error{Class: adapter.ClassUnknown}, callFailed},
 		{errors.New("plain"), callFailed},
 		// Issue 11, item 14: a per-record answer (DİA 501 "kart kodu zaten kullanılıyor") shows DİA well.
-		{&target.Error{Class: target.ClassUnknown, Reason: "vendor_5xx", Status: "501", PerRecord: true}, callOK},
+		{&adapter.Error{Class: adapter.ClassUnknown, Reason: "vendor_5xx", Status: "501", PerRecord: true}, callOK},
 		// Item 1: a header Go refuses to send (an event's traceparent) is the event's problem.
-		{&target.Error{Class: target.ClassInvalid, Reason: target.ReasonHeader}, callNeutral},
-		{&target.Error{Class: target.ClassRejected, Reason: "redirect"}, callOK},
+		{&adapter.Error{Class: adapter.ClassInvalid, Reason: adapter.ReasonHeader}, callNeutral},
+		{&adapter.Error{Class: adapter.ClassRejected, Reason: "redirect"}, callOK},
 	}
 	for _, tc := range cases {
 		if got := breakerOutcome(tc.err); got != tc.want {

@@ -1,6 +1,6 @@
 // Package worker runs routes: one durable pull consumer per route, and for each event
 // decode → validate → ledger check → call with backoff → classify → ledger record → emit an outcome or a
-// dead letter → ack. It knows nothing about any vendor; it sees target.Target and error classes.
+// dead letter → ack. It knows nothing about any vendor; it sees adapter.Target and error classes.
 package worker
 
 import (
@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/kopru/kopru/internal/target"
+	"github.com/kopru/kopru/internal/adapter"
 )
 
 // Route is one line of the route table: events of EventType go to Target and succeed as OutcomeType.
@@ -18,7 +18,7 @@ type Route struct {
 	OutcomeType string // emits outcomes.<OutcomeType>
 	TargetName  string // "licrus", "leansoft", "dia": labels and messages
 	Operation   string // the vendor operation, for messages ("ExternalCall/Create")
-	Target      target.Target
+	Target      adapter.Target
 	// Guard limits and breaks calls to the target; share one per target. Nil: no limits, no breaker.
 	Guard  *Guard
 	Policy Policy

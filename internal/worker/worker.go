@@ -18,12 +18,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/kopru/kopru/internal/adapter"
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/ledger"
 	"github.com/kopru/kopru/internal/metrics"
-	"github.com/kopru/kopru/internal/target"
 )
 
 // The dead-letter classes, as the worker's call sites name them; the contract (classes, headers,
@@ -258,10 +258,10 @@ func (w *Worker) process(j *job) {
 	if env.DroppedTraceparent != "" { // the producer's mistake: handled without it, never failed for it
 		w.metrics.TraceparentDropped.WithLabelValues(r.Name).Inc()
 		j.logger().Warn("traceparent is not W3C trace context; dropped",
-			zap.String("traceparent", strconv.Quote(target.OneLine(clipText(env.DroppedTraceparent, 120)))))
+			zap.String("traceparent", strconv.Quote(adapter.OneLine(clipText(env.DroppedTraceparent, 120)))))
 	}
 	if env.Type != r.EventType {
-		w.deadLetter(j, ClassInvalid, fmt.Sprintf("event of type %q was published on %s", target.OneLine(env.Type), msg.Subject()), "", 0)
+		w.deadLetter(j, ClassInvalid, fmt.Sprintf("event of type %q was published on %s", adapter.OneLine(env.Type), msg.Subject()), "", 0)
 		return
 	}
 	if err := w.schemas.Validate(env.Type, env.Data); err != nil {
@@ -301,7 +301,7 @@ func (w *Worker) replayForAnother(j *job) bool {
 		return true
 	}
 	j.logger().Warn("Kopru-Replay-Route names another route, but no Köprü replay published this message: processing it",
-		zap.String("replay_route", target.OneLine(rr)))
+		zap.String("replay_route", adapter.OneLine(rr)))
 	return false
 }
 
@@ -345,7 +345,7 @@ func (w *Worker) claim(j *job) bool {
 					fmt.Sprintf("the delivery budget (%d) is spent", j.r.policy.MaxDeliveries)), "", e.Attempts)
 				return false
 			}
-			return w.unknownOutcome(j, &target.Error{Class: target.ClassUnknown, Reason: "lookup", Msg: e.Unresolved})
+			return w.unknownOutcome(j, &adapter.Error{Class: adapter.ClassUnknown, Reason: "lookup", Msg: e.Unresolved})
 		}
 		lease := j.r.policy.Lease()
 		if age := now.Sub(e.StartedAt); age < lease {
@@ -356,7 +356,7 @@ func (w *Worker) claim(j *job) bool {
 			_ = j.msg.NakWithDelay(lease - age + time.Duration(rand.IntN(500))*time.Millisecond)
 			return false
 		}
-		return w.unknownOutcome(j, &target.Error{Class: target.ClassUnknown, Reason: "abandoned",
+		return w.unknownOutcome(j, &adapter.Error{Class: adapter.ClassUnknown, Reason: "abandoned",
 			Msg: fmt.Sprintf("a worker began call %d at %s and never recorded its result (it probably stopped mid-call)",
 				e.Attempts, e.StartedAt.Format(time.RFC3339))})
 	}
@@ -495,17 +495,17 @@ func (w *Worker) callLoop(j *job) {
 			w.later(j, time.Second, "no call made", err)
 			return
 		}
-		te := target.AsError(err)
+		te := adapter.AsError(err)
 		log := j.logger().With(zap.Int("attempt", j.entry.Attempts), zap.String("class", te.Class.String()),
 			zap.String("reason", te.Reason), zap.String("status", te.Status))
 		switch te.Class {
-		case target.ClassInvalid:
+		case adapter.ClassInvalid:
 			w.deadLetter(j, ClassInvalid, te.Msg, te.Status, j.entry.Attempts-1) // refused before any call
 			return
-		case target.ClassRejected:
+		case adapter.ClassRejected:
 			w.deadLetter(j, ClassRejected, te.Msg, te.Status, j.entry.Attempts)
 			return
-		case target.ClassUnknown:
+		case adapter.ClassUnknown:
 			if !w.unknownOutcome(j, te) {
 				return
 			}
@@ -529,7 +529,7 @@ func (w *Worker) callLoop(j *job) {
 		}
 		wait := bo.NextBackOff()
 		reason := "retryable"
-		if te.Class == target.ClassNotSent {
+		if te.Class == adapter.ClassNotSent {
 			reason = "not_sent"
 		}
 		if te.RetryAfter > r.policy.MaxWait {
@@ -549,7 +549,7 @@ func (w *Worker) callLoop(j *job) {
 			w.later(j, wait, "ledger update after a failed call failed", err)
 			return
 		}
-		log.Info("call failed; will retry", zap.String("error", target.MaskDigits(te.Msg)), zap.Duration("wait", wait))
+		log.Info("call failed; will retry", zap.String("error", adapter.MaskDigits(te.Msg)), zap.Duration("wait", wait))
 		if wait > r.policy.InProcessWait {
 			_ = j.msg.NakWithDelay(wait) // a long wait: free the slot, JetStream brings it back
 			return
@@ -566,34 +566,34 @@ func (w *Worker) callLoop(j *job) {
 	}
 }
 
-// unknownOutcome handles a call that may have taken effect. With a natural key (target.Finder) it asks
+// unknownOutcome handles a call that may have taken effect. With a natural key (adapter.Finder) it asks
 // the vendor: found → that is the outcome; not found → it reports true and the caller calls again.
 // Without one, the event is dead-lettered as ambiguous: never a silent second call.
 //
 // A lookup is a vendor call too: each one that fails counts against the event's budget (MaxAttempts,
 // MaxDeliveries), and when the budget is spent before a lookup answers the event is dead-lettered as
 // ambiguous, since nobody knows whether the record exists.
-func (w *Worker) unknownOutcome(j *job, te *target.Error) bool {
+func (w *Worker) unknownOutcome(j *job, te *adapter.Error) bool {
 	r := j.r
-	f, ok := r.Target.(target.Finder)
+	f, ok := r.Target.(adapter.Finder)
 	if !ok {
 		w.deadLetter(j, ClassAmbiguous, w.ambiguousMsg(j, te.Msg, ""), te.Status, j.entry.Attempts)
 		return false
 	}
 	bo := newBackoff(r.policy)
 	for {
-		ctx, cancel := context.WithTimeout(target.WithTraceparent(w.base, j.env.Traceparent), r.policy.AttemptTimeout)
+		ctx, cancel := context.WithTimeout(adapter.WithTraceparent(w.base, j.env.Traceparent), r.policy.AttemptTimeout)
 		res, found, err := f.Find(ctx, w.request(j))
 		cancel()
 		if err == nil && found {
-			j.logger().Info("unknown outcome resolved: the record exists", zap.String("cause", target.MaskDigits(te.Msg)))
+			j.logger().Info("unknown outcome resolved: the record exists", zap.String("cause", adapter.MaskDigits(te.Msg)))
 			w.succeed(j, res)
 			return false
 		}
 		if err == nil {
 			break
 		}
-		le := target.AsError(err)
+		le := adapter.AsError(err)
 		// The failed lookup was a vendor call: it counts (the first lookup after a call is always made).
 		if j.entry.Attempts+1 >= r.policy.MaxAttempts || w.deliveriesSpent(j) {
 			w.deadLetter(j, ClassAmbiguous, w.ambiguousMsg(j, te.Msg, "the natural-key lookup failed too ("+
@@ -613,7 +613,7 @@ func (w *Worker) unknownOutcome(j *job, te *target.Error) bool {
 		wait = min(wait, r.policy.MaxWait)
 		w.metrics.Retries.WithLabelValues(r.Name, "retryable").Inc()
 		j.logger().Info("natural-key lookup after an unknown outcome failed; will look again", zap.Int("attempt", e.Attempts),
-			zap.String("error", target.MaskDigits(le.Msg)), zap.String("cause", target.MaskDigits(te.Msg)), zap.Duration("wait", wait))
+			zap.String("error", adapter.MaskDigits(le.Msg)), zap.String("cause", adapter.MaskDigits(te.Msg)), zap.Duration("wait", wait))
 		if wait > r.policy.InProcessWait {
 			_ = j.msg.NakWithDelay(wait)
 			return false
@@ -629,7 +629,7 @@ func (w *Worker) unknownOutcome(j *job, te *target.Error) bool {
 		w.deadLetter(j, ClassExhausted, fmt.Sprintf("gave up after %d calls; last: %s (no record was created)", j.entry.Attempts, te.Msg), te.Status, j.entry.Attempts)
 		return false
 	}
-	j.logger().Info("unknown outcome resolved: no record exists; calling again", zap.String("cause", target.MaskDigits(te.Msg)))
+	j.logger().Info("unknown outcome resolved: no record exists; calling again", zap.String("cause", adapter.MaskDigits(te.Msg)))
 	return w.startAttempt(j)
 }
 
@@ -647,18 +647,18 @@ func (w *Worker) ambiguousMsg(j *job, cause, extra string) string {
 		j.entry.Attempts, cause, extra, r.TargetName, r.TargetName, j.env.ID, j.entry.StartedAt.Format(time.RFC3339))
 }
 
-func (w *Worker) request(j *job) target.Request {
-	return target.Request{EventID: j.env.ID, Type: j.env.Type, Source: j.env.Source, Time: j.env.EventTime(),
+func (w *Worker) request(j *job) adapter.Request {
+	return adapter.Request{EventID: j.env.ID, Type: j.env.Type, Source: j.env.Source, Time: j.env.EventTime(),
 		Data: j.env.Data, Traceparent: j.env.Traceparent}
 }
 
-func (w *Worker) call(j *job) (res target.Result, err error) {
+func (w *Worker) call(j *job) (res adapter.Result, err error) {
 	r := j.r
 	g := r.Guard
 	if g != nil {
 		ok, wait, probe := g.allow(time.Now())
 		if !ok {
-			return target.Result{}, circuitOpen(r, wait)
+			return adapter.Result{}, circuitOpen(r, wait)
 		}
 		if probe {
 			defer func() { res, err = probeResult(j, g, res, err) }()
@@ -666,15 +666,15 @@ func (w *Worker) call(j *job) (res target.Result, err error) {
 		release, err := g.acquire(w.base)
 		if err != nil {
 			g.record(callNeutral, time.Now())
-			return target.Result{}, &target.Error{Class: target.ClassNotSent, Reason: "limit", Msg: "no call slot: " + err.Error()}
+			return adapter.Result{}, &adapter.Error{Class: adapter.ClassNotSent, Reason: "limit", Msg: "no call slot: " + err.Error()}
 		}
 		defer release()
 		if err := w.renewLease(j); err != nil {
 			g.record(callNeutral, time.Now())
-			return target.Result{}, err
+			return adapter.Result{}, err
 		}
 	}
-	ctx, cancel := context.WithTimeout(target.WithTraceparent(w.base, j.env.Traceparent), r.policy.AttemptTimeout)
+	ctx, cancel := context.WithTimeout(adapter.WithTraceparent(w.base, j.env.Traceparent), r.policy.AttemptTimeout)
 	defer cancel()
 	r.m.attempts.Inc()
 	began := time.Now()
@@ -686,23 +686,23 @@ func (w *Worker) call(j *job) (res target.Result, err error) {
 	return res, err
 }
 
-func circuitOpen(r *runner, wait time.Duration) *target.Error {
-	return &target.Error{Class: target.ClassNotSent, Reason: reasonCircuitOpen, RetryAfter: wait,
+func circuitOpen(r *runner, wait time.Duration) *adapter.Error {
+	return &adapter.Error{Class: adapter.ClassNotSent, Reason: reasonCircuitOpen, RetryAfter: wait,
 		Msg: "circuit open for " + r.TargetName + ": no call made"}
 }
 
 // probeResult turns the failure of a half-open probe that provably had no effect (not sent, "not now")
 // into a circuit_open refusal: the probe was the breaker's question, so the event gets its attempt back
 // and waits with the others. A probe whose outcome is unknown stays unknown: the vendor may have acted.
-func probeResult(j *job, g *Guard, res target.Result, err error) (target.Result, error) {
-	if err == nil || !target.Unwell(err) {
+func probeResult(j *job, g *Guard, res adapter.Result, err error) (adapter.Result, error) {
+	if err == nil || !adapter.Unwell(err) {
 		return res, err
 	}
-	te := target.AsError(err)
-	if te.Class != target.ClassNotSent && te.Class != target.ClassRetryable || te.Reason == reasonCircuitOpen {
+	te := adapter.AsError(err)
+	if te.Class != adapter.ClassNotSent && te.Class != adapter.ClassRetryable || te.Reason == reasonCircuitOpen {
 		return res, err
 	}
-	j.logger().Info("circuit probe failed; the event waits with the others", zap.String("error", target.MaskDigits(te.Msg)))
+	j.logger().Info("circuit probe failed; the event waits with the others", zap.String("error", adapter.MaskDigits(te.Msg)))
 	wait := g.Blocked(time.Now())
 	if wait <= 0 {
 		wait = g.probeWait()
@@ -714,8 +714,8 @@ func probeResult(j *job, g *Guard, res target.Result, err error) (target.Result,
 func attemptRecord(n int, began time.Time, err error) ledger.Attempt {
 	a := ledger.Attempt{N: n, At: began.UTC(), DurationMS: float64(time.Since(began).Microseconds()) / 1000, Class: "ok"}
 	if err != nil {
-		te := target.AsError(err)
-		a.Class, a.Status, a.Error = te.Class.String(), te.Status, target.MaskDigits(target.OneLine(te.Msg)) // served to ingest-token holders
+		te := adapter.AsError(err)
+		a.Class, a.Status, a.Error = te.Class.String(), te.Status, adapter.MaskDigits(adapter.OneLine(te.Msg)) // served to ingest-token holders
 	}
 	return a
 }
@@ -748,7 +748,7 @@ func (w *Worker) renewLease(j *job) error {
 const panicDeliveries = 3
 
 // breakerOutcome says what a call's result means for the circuit breaker: only failures that say the
-// vendor is unwell (target.Unwell: not reachable, "not now", a 5xx without a record-level message)
+// vendor is unwell (adapter.Unwell: not reachable, "not now", a 5xx without a record-level message)
 // count against it. A problem of the event itself (invalid, a header Go refuses to send) or a session
 // the vendor ended is neutral; any other answer (a success, a refusal, a per-record message) shows the
 // vendor answering.
@@ -756,12 +756,12 @@ func breakerOutcome(err error) outcome {
 	if err == nil {
 		return callOK
 	}
-	if target.Unwell(err) {
+	if adapter.Unwell(err) {
 		return callFailed
 	}
-	te := target.AsError(err)
+	te := adapter.AsError(err)
 	switch {
-	case te.Class == target.ClassInvalid, te.Reason == "session", te.Reason == target.ReasonHeader, te.Reason == target.ReasonEncode:
+	case te.Class == adapter.ClassInvalid, te.Reason == "session", te.Reason == adapter.ReasonHeader, te.Reason == adapter.ReasonEncode:
 		return callNeutral
 	}
 	return callOK
@@ -808,7 +808,7 @@ func (w *Worker) watchGuards() {
 }
 
 // succeed records the outcome in the ledger, publishes it and acks.
-func (w *Worker) succeed(j *job, res target.Result) {
+func (w *Worker) succeed(j *job, res adapter.Result) {
 	r := j.r
 	data := make(map[string]any, len(res.Fields)+3)
 	for k, v := range res.Fields {
@@ -831,7 +831,7 @@ func (w *Worker) succeed(j *job, res target.Result) {
 		// The vendor acted but the ledger write failed. If another delivery meanwhile declared the event
 		// finished (an expired lease), its record stands; otherwise come back and look again.
 		j.logger().Error("vendor call succeeded but the ledger update failed; the event will be looked at again",
-			zap.Error(err), zap.String("result", target.MaskDigits(fmt.Sprint(res.Fields))))
+			zap.Error(err), zap.String("result", adapter.MaskDigits(fmt.Sprint(res.Fields))))
 		_ = j.msg.NakWithDelay(time.Second)
 		return
 	}
@@ -902,7 +902,7 @@ func (w *Worker) deadLetter(j *job, class deadletter.Class, reason, status strin
 	}
 	_ = j.msg.Ack()
 	w.finished(j, string(class))
-	j.logger().Warn("event dead-lettered", zap.String("class", string(class)), zap.String("error", target.MaskDigits(h[deadletter.HdrError])),
+	j.logger().Warn("event dead-lettered", zap.String("class", string(class)), zap.String("error", adapter.MaskDigits(h[deadletter.HdrError])),
 		zap.Int("attempts", attempts), zap.String("target_status", status))
 }
 
@@ -961,7 +961,7 @@ func endToEndStart(j *job) (time.Time, bool) {
 
 // later hands the message back to JetStream after d, leaving the ledger as it is.
 func (w *Worker) later(j *job, d time.Duration, what string, err error) {
-	j.logger().Warn(what+"; retrying later", zap.String("error", target.MaskDigits(err.Error())), zap.Duration("wait", d))
+	j.logger().Warn(what+"; retrying later", zap.String("error", adapter.MaskDigits(err.Error())), zap.Duration("wait", d))
 	_ = j.msg.NakWithDelay(d)
 }
 
