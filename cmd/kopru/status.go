@@ -35,7 +35,15 @@ Examples:
 	}
 	var circuit ops.CircuitFunc
 	if *metricsURL != "" {
-		circuit = ops.CircuitFromMetricsURL(&http.Client{Timeout: 5 * time.Second}, *metricsURL)
+		read := ops.CircuitFromMetricsURL(&http.Client{Timeout: 5 * time.Second}, *metricsURL)
+		circuit = func(ctx context.Context) (map[string]float64, error) {
+			// The table still prints (circuits "closed/unknown"); say why they are unknown.
+			gauges, err := read(ctx)
+			if err != nil {
+				fmt.Fprintf(stderr, "kopru status: circuit states unknown: %s\n", termSafe(err.Error()))
+			}
+			return gauges, err
+		}
 	}
 	o, closeFn, err := connectOps(ctx, "status", circuit)
 	if err != nil {
