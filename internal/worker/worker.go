@@ -497,7 +497,7 @@ func (w *Worker) callLoop(j *job) {
 		}
 		te := adapter.AsError(err)
 		log := j.logger().With(zap.Int("attempt", j.entry.Attempts), zap.String("class", te.Class.String()),
-			zap.String("reason", te.Reason), zap.String("status", te.Status))
+			zap.String("reason", string(te.Reason)), zap.String("status", te.Status))
 		switch te.Class {
 		case adapter.ClassInvalid:
 			w.deadLetter(j, ClassInvalid, te.Msg, te.Status, j.entry.Attempts-1) // refused before any call
@@ -761,7 +761,7 @@ func breakerOutcome(err error) outcome {
 	}
 	te := adapter.AsError(err)
 	switch {
-	case te.Class == adapter.ClassInvalid, te.Reason == "session", te.Reason == adapter.ReasonHeader, te.Reason == adapter.ReasonEncode:
+	case te.Class == adapter.ClassInvalid, errors.Is(err, adapter.ErrSessionEnded), te.Reason == adapter.ReasonHeader, te.Reason == adapter.ReasonEncode:
 		return callNeutral
 	}
 	return callOK

@@ -24,8 +24,9 @@ var (
 	ErrNoCredits = errors.New("dia: not enough credits")
 	// ErrLicence: DİA answered 402 or 405, a licence problem.
 	ErrLicence = errors.New("dia: licence problem")
-	// ErrSession: the session was refused again right after a fresh login.
-	ErrSession = errors.New("dia: session refused after re-login")
+	// ErrSession: the session was refused again right after a fresh login. It wraps
+	// adapter.ErrSessionEnded, the signal the worker reads.
+	ErrSession = fmt.Errorf("dia: session refused after re-login: %w", adapter.ErrSessionEnded)
 	// ErrVendor: DİA refused or failed the call with a body code (400, 401, 5xx…).
 	ErrVendor = errors.New("dia: vendor error")
 	// ErrBadAnswer: DİA's answer could not be read.
@@ -134,7 +135,7 @@ func (s *Session) List(ctx context.Context, service string, filters []Filter, li
 	dec := json.NewDecoder(strings.NewReader(string(rep.Result)))
 	dec.UseNumber()
 	if err := dec.Decode(&recs); err != nil {
-		return nil, &adapter.Error{Class: adapter.ClassRetryable, Reason: "bad_answer", Status: rep.Code,
+		return nil, &adapter.Error{Class: adapter.ClassRetryable, Reason: adapter.ReasonBadAnswer, Status: rep.Code,
 			Msg: "DİA " + service + ": result is not a list of records", Err: ErrBadAnswer}
 	}
 	return recs, nil
@@ -178,12 +179,12 @@ func (s *Session) Close(ctx context.Context) error {
 	case perr == nil && rep.Code == "200":
 		return nil
 	case perr == nil:
-		return &adapter.Error{Class: adapter.ClassRejected, Reason: "logout", Status: rep.Code,
+		return &adapter.Error{Class: adapter.ClassRejected, Reason: adapter.ReasonLogout, Status: rep.Code,
 			Msg: "DİA logout refused: " + s.scrub(rep.Msg, id), Err: ErrVendor}
 	case err != nil:
 		return err
 	default:
-		return &adapter.Error{Class: adapter.ClassUnknown, Reason: "logout", Msg: "DİA logout: unreadable answer", Err: ErrBadAnswer}
+		return &adapter.Error{Class: adapter.ClassUnknown, Reason: adapter.ReasonLogout, Msg: "DİA logout: unreadable answer", Err: ErrBadAnswer}
 	}
 }
 
@@ -259,7 +260,7 @@ func (s *Session) session(ctx context.Context) (string, error) {
 		}
 		return c.id, nil
 	case <-ctx.Done():
-		return "", &adapter.Error{Class: adapter.ClassNotSent, Reason: "canceled",
+		return "", &adapter.Error{Class: adapter.ClassNotSent, Reason: adapter.ReasonCanceled,
 			Msg: "gave up waiting for the DİA login: " + ctx.Err().Error(), Err: ctx.Err()}
 	}
 }
@@ -304,7 +305,7 @@ func (s *Session) login(ctx context.Context) (string, *adapter.Error) {
 	if perr != nil {
 		if herr != nil {
 			te := *adapter.AsError(herr)
-			if te.Reason == "redirect" { // not followed: the password never goes to another host
+			if te.Reason == adapter.ReasonRedirect { // not followed: the password never goes to another host
 				te.Msg = "DİA login: " + te.Msg
 				return "", &te
 			}
@@ -321,14 +322,14 @@ func (s *Session) login(ctx context.Context) (string, *adapter.Error) {
 			te.Msg = "DİA login failed: " + te.Msg
 			return "", &te
 		}
-		return "", &adapter.Error{Class: adapter.ClassRetryable, Reason: "bad_answer", Status: statusText(resp.Status),
+		return "", &adapter.Error{Class: adapter.ClassRetryable, Reason: adapter.ReasonBadAnswer, Status: statusText(resp.Status),
 			Msg: "DİA login: unreadable answer", Err: ErrBadAnswer}
 	}
 	switch {
 	case rep.Code == "200":
 		id := strings.TrimSpace(rep.Msg)
 		if id == "" {
-			return "", &adapter.Error{Class: adapter.ClassRetryable, Reason: "bad_answer", Status: rep.Code,
+			return "", &adapter.Error{Class: adapter.ClassRetryable, Reason: adapter.ReasonBadAnswer, Status: rep.Code,
 				Msg: "DİA login answered 200 without a session id", Err: ErrBadAnswer}
 		}
 		return id, nil
@@ -337,7 +338,7 @@ func (s *Session) login(ctx context.Context) (string, *adapter.Error) {
 	case strings.HasPrefix(rep.Code, "4"):
 		return "", s.loginRejected(rep.Code, rep.Msg, loginCredentials)
 	default:
-		return "", &adapter.Error{Class: adapter.ClassRetryable, Reason: "login", Status: rep.Code,
+		return "", &adapter.Error{Class: adapter.ClassRetryable, Reason: adapter.ReasonLogin, Status: rep.Code,
 			Msg: fmt.Sprintf("DİA login failed (%s %s)", rep.Code, s.scrub(rep.Msg, "")), Err: ErrVendor}
 	}
 }
@@ -352,16 +353,17 @@ const (
 
 func (s *Session) loginRejected(code, vendorMsg string, kind loginProblem) *adapter.Error {
 	vendorMsg = s.scrub(vendorMsg, "")
-	var hint, reason string
+	var hint string
+	var reason adapter.Reason
 	err := ErrLoginRejected
 	switch kind {
 	case loginLicence:
-		hint, reason = "DİA reports a licence problem for this user or company (402/405): check the web-service licence", "licence"
+		hint, reason = "DİA reports a licence problem for this user or company (402/405): check the web-service licence", adapter.ReasonLicence
 		err = errors.Join(ErrLoginRejected, ErrLicence)
 	case loginURL:
-		hint, reason = "check KOPRU_DIA_URL: it must be the API root https://<server>.ws.dia.com.tr/api/v3", "login_rejected"
+		hint, reason = "check KOPRU_DIA_URL: it must be the API root https://<server>.ws.dia.com.tr/api/v3", adapter.ReasonLoginRejected
 	default:
-		hint, reason = "check the DİA user name, password and API key (KOPRU_DIA_USERNAME, KOPRU_DIA_PASSWORD, KOPRU_DIA_API_KEY) and that the user may use web services", "login_rejected"
+		hint, reason = "check the DİA user name, password and API key (KOPRU_DIA_USERNAME, KOPRU_DIA_PASSWORD, KOPRU_DIA_API_KEY) and that the user may use web services", adapter.ReasonLoginRejected
 	}
 	return &adapter.Error{Class: adapter.ClassRejected, Reason: reason, Status: code, Err: err,
 		Msg: adapter.OneLine(fmt.Sprintf("DİA refused the login of user %q (%s %s): %s, then replay; logins pause for %s",
@@ -377,10 +379,10 @@ func (s *Session) sessionError(service string, status int, rep *reply, perr erro
 	}
 	if code == "401" && !strings.Contains(strings.ToUpper(msg), "INVALID_SESSION") {
 		// A fresh session still unauthorised: the user lacks the right for this service.
-		return &adapter.Error{Class: adapter.ClassRejected, Reason: "vendor_401", Status: code, Err: ErrVendor,
+		return &adapter.Error{Class: adapter.ClassRejected, Reason: adapter.ReasonVendor401, Status: code, Err: ErrVendor,
 			Msg: adapter.OneLine(fmt.Sprintf("DİA %s: not authorised (401 %s) even after a fresh login; give the DİA web-service user the right for this service, then replay", service, msg))}
 	}
-	return &adapter.Error{Class: adapter.ClassRetryable, Reason: "session", Status: code, Err: ErrSession,
+	return &adapter.Error{Class: adapter.ClassRetryable, Reason: adapter.ReasonSession, Status: code, Err: ErrSession,
 		Msg: adapter.OneLine(fmt.Sprintf("DİA %s: session refused again right after a fresh login (%s %s)", service, code, msg))}
 }
 
@@ -395,7 +397,7 @@ func (s *Session) classify(service string, resp *adapter.Response, herr error, r
 		if readOnly {
 			cls, what = adapter.ClassRetryable, "nothing was changed"
 		}
-		return nil, &adapter.Error{Class: cls, Reason: "bad_answer", Status: statusText(resp.Status), Err: ErrBadAnswer,
+		return nil, &adapter.Error{Class: cls, Reason: adapter.ReasonBadAnswer, Status: statusText(resp.Status), Err: ErrBadAnswer,
 			Msg: fmt.Sprintf("DİA %s: unreadable answer (%s)", service, what)}
 	}
 	if herr != nil {
@@ -409,7 +411,7 @@ func (s *Session) classify(service string, resp *adapter.Response, herr error, r
 		}
 	}
 	msg := s.scrub(rep.Msg, sid)
-	fail := func(cls adapter.Class, reason string, err error, format string, args ...any) (*reply, error) {
+	fail := func(cls adapter.Class, reason adapter.Reason, err error, format string, args ...any) (*reply, error) {
 		return nil, &adapter.Error{Class: cls, Reason: reason, Status: rep.Code, Err: err,
 			Msg: adapter.OneLine(fmt.Sprintf(format, args...))}
 	}
@@ -418,20 +420,20 @@ func (s *Session) classify(service string, resp *adapter.Response, herr error, r
 		rep.Msg = msg
 		return rep, nil
 	case c == "406":
-		return fail(adapter.ClassRejected, "credits", ErrNoCredits,
+		return fail(adapter.ClassRejected, adapter.ReasonCredits, ErrNoCredits,
 			"DİA: not enough credits (kontör) for %s — top up, then replay (%s)", service, msg)
 	case c == "402" || c == "405":
-		return fail(adapter.ClassRejected, "licence", ErrLicence,
+		return fail(adapter.ClassRejected, adapter.ReasonLicence, ErrLicence,
 			"DİA: licence problem for %s (%s %s) — check the DİA web-service licence of the user and company, then replay", service, c, msg)
 	case c == "400":
-		return fail(adapter.ClassRejected, "vendor_400", ErrVendor, "DİA refused %s: %s", service, msg)
+		return fail(adapter.ClassRejected, adapter.ReasonVendor400, ErrVendor, "DİA refused %s: %s", service, msg)
 	case strings.HasPrefix(c, "5"):
 		var r *reply
 		var err error
 		if readOnly {
-			r, err = fail(adapter.ClassRetryable, "vendor_5xx", ErrVendor, "DİA %s failed (%s %s); a listing changes nothing", service, c, msg)
+			r, err = fail(adapter.ClassRetryable, adapter.ReasonVendor5xx, ErrVendor, "DİA %s failed (%s %s); a listing changes nothing", service, c, msg)
 		} else {
-			r, err = fail(adapter.ClassUnknown, "vendor_5xx", ErrVendor,
+			r, err = fail(adapter.ClassUnknown, adapter.ReasonVendor5xx, ErrVendor,
 				"DİA %s failed (%s %s); the record may or may not have been written", service, c, msg)
 		}
 		// A body code with DİA's own message (501 "kart kodu zaten kullanılıyor") is DİA's application
@@ -439,12 +441,12 @@ func (s *Session) classify(service string, resp *adapter.Response, herr error, r
 		err.(*adapter.Error).PerRecord = strings.TrimSpace(rep.Msg) != ""
 		return r, err
 	case strings.HasPrefix(c, "4"):
-		return fail(adapter.ClassRejected, "vendor_4xx", ErrVendor, "DİA refused %s (%s %s)", service, c, msg)
+		return fail(adapter.ClassRejected, adapter.ReasonVendor4xx, ErrVendor, "DİA refused %s (%s %s)", service, c, msg)
 	default:
 		if readOnly {
-			return fail(adapter.ClassRetryable, "bad_answer", ErrBadAnswer, "DİA %s: unexpected code %q (%s)", service, c, msg)
+			return fail(adapter.ClassRetryable, adapter.ReasonBadAnswer, ErrBadAnswer, "DİA %s: unexpected code %q (%s)", service, c, msg)
 		}
-		return fail(adapter.ClassUnknown, "bad_answer", ErrBadAnswer,
+		return fail(adapter.ClassUnknown, adapter.ReasonBadAnswer, ErrBadAnswer,
 			"DİA %s: unexpected code %q (%s); the record may have been written", service, c, msg)
 	}
 }

@@ -231,7 +231,7 @@ func (r *Resolver) list(ctx context.Context, key string, fetch func(context.Cont
 		case <-c.done:
 			return c.items, c.err
 		case <-ctx.Done():
-			return nil, adapter.Errorf(adapter.ClassNotSent, "canceled", "lookup canceled while waiting: %v", ctx.Err())
+			return nil, adapter.Errorf(adapter.ClassNotSent, adapter.ReasonCanceled, "lookup canceled while waiting: %v", ctx.Err())
 		}
 	}
 	c := &fetchCall{done: make(chan struct{})}
@@ -306,11 +306,11 @@ func (r *Resolver) fetch(ctx context.Context, op, path string, body lookupBody) 
 	}
 	var env envelope
 	if err := json.Unmarshal(resp.Body, &env); err != nil {
-		return nil, &adapter.Error{Class: adapter.ClassRetryable, Reason: "bad_answer", Status: strconv.Itoa(resp.Status),
+		return nil, &adapter.Error{Class: adapter.ClassRetryable, Reason: adapter.ReasonBadAnswer, Status: strconv.Itoa(resp.Status),
 			Msg: "Licrus lookup " + op + " answered something that is not its JSON envelope", Err: err}
 	}
 	if env.HasError {
-		return nil, &adapter.Error{Class: adapter.ClassRejected, Reason: "vendor_rejected",
+		return nil, &adapter.Error{Class: adapter.ClassRejected, Reason: adapter.ReasonVendorRejected,
 			Msg: adapter.Scrub("Licrus lookup "+op+" refused: "+strings.Join(env.texts(), "; "), r.cfg.AuthTicket)}
 	}
 	return wireItems(env.Results), nil
