@@ -53,7 +53,7 @@ func (c Class) String() string {
 }
 
 // Error is a classified failure of one call. Msg is one line for an operator and never holds a secret;
-// Reason is a label from the fixed set Reasons lists (a metric label); Status is the HTTP status or
+// Reason is a label from the fixed set Reasons lists (fit for a metric label); Status is the HTTP status or
 // the vendor's code when there is one.
 type Error struct {
 	Class      Class
