@@ -89,11 +89,11 @@ type Action struct {
 	Status   string
 	Attempts int
 
-	Retry string         // the kopru_retries_total reason this action counts
+	Retry string // the kopru_retries_total reason this action counts
 	// Failed is the call's or lookup's failure this action answers, counted in kopru_call_failures_total.
 	Failed *adapter.Error
-	Bump  bool           // DoLater: record this delivery as uncounted in the entry (the wait is not the event's)
-	Cause *adapter.Error // DoLookup, DoWait for a lookup: the unknown outcome being resolved
+	Bump   bool           // DoLater: record this delivery as uncounted in the entry (the wait is not the event's)
+	Cause  *adapter.Error // DoLookup, DoWait for a lookup: the unknown outcome being resolved
 
 	Note string // what to log with Err when the action is taken: info level, warning for a failure (later)
 	Err  error

@@ -44,7 +44,9 @@ func fails(class adapter.Class, reason adapter.Reason, mods ...func(*adapter.Err
 	}
 }
 
-func retryAfter(d time.Duration) func(*adapter.Error) { return func(e *adapter.Error) { e.RetryAfter = d } }
+func retryAfter(d time.Duration) func(*adapter.Error) {
+	return func(e *adapter.Error) { e.RetryAfter = d }
+}
 func deliveries(n, uncounted int) func(*Input) {
 	return func(i *Input) { i.Deliveries, i.Entry.Uncounted = n, uncounted }
 }
@@ -83,7 +85,10 @@ func TestStepRules(t *testing.T) {
 		{"3: invalid is dead at once; no call was made", in(Called, entry(ledger.Started, 1, 0), fails(adapter.ClassInvalid, "invalid")),
 			isDead(deadletter.Invalid, 0, "the vendor said no")},
 		{"3: rejected is dead at once with the vendor's status", in(Called, entry(ledger.Started, 2, 0), fails(adapter.ClassRejected, "vendor_rejected")),
-			func(t *testing.T, a Action) { isDead(deadletter.Rejected, 2, "the vendor said no")(t, a); eq(t, "status", a.Status, "503") }},
+			func(t *testing.T, a Action) {
+				isDead(deadletter.Rejected, 2, "the vendor said no")(t, a)
+				eq(t, "status", a.Status, "503")
+			}},
 		{"3: not sent waits the backoff in process, entry retrying", in(Called, entry(ledger.Started, 1, 0), fails(adapter.ClassNotSent, "dial")),
 			isWait(300*time.Millisecond, "not_sent", DoCall, ledger.Retrying, 1)},
 		{"3: retryable waits the backoff", in(Called, entry(ledger.Started, 1, 0), fails(adapter.ClassRetryable, "http_5xx")),
@@ -100,7 +105,11 @@ func TestStepRules(t *testing.T) {
 			eq(t, "retry", a.Retry, string(adapter.ReasonCircuitOpen))
 		}},
 		{"3: a lease lost before the call: no call made, back in a second", in(Called, entry(ledger.Started, 1, 0), func(i *Input) { i.Err = errLeaseLost }),
-			func(t *testing.T, a Action) { is(DoLater)(t, a); eq(t, "delay", a.Delay, time.Second); eq(t, "entry", a.Entry == nil, true) }},
+			func(t *testing.T, a Action) {
+				is(DoLater)(t, a)
+				eq(t, "delay", a.Delay, time.Second)
+				eq(t, "entry", a.Entry == nil, true)
+			}},
 
 		// Rule 4: unknown outcomes are never called again silently.
 		{"4: unknown outcome without a natural key is ambiguous, with what to verify", in(Called, entry(ledger.Started, 1, 0), fails(adapter.ClassUnknown, "timeout")),
