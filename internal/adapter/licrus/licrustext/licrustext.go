@@ -91,6 +91,8 @@ func Fold(s string) string {
 func FoldIndexed(msg string) (orig, folded string, offs []int) {
 	orig = norm.NFC.String(msg)
 	var b strings.Builder
+	b.Grow(len(orig))
+	offs = make([]int, 0, len(orig)+1)
 	for i, r := range orig {
 		f, keep := foldRune(r)
 		if !keep {
@@ -107,8 +109,29 @@ func FoldIndexed(msg string) (orig, folded string, offs []int) {
 }
 
 // foldRune folds one rune: Turkish lower case, then the base letter without accents (ı → i). keep is
-// false for a combining mark left over after NFC.
+// false for a combining mark left over after NFC. The Latin letters Licrus writes (ASCII, Latin-1,
+// Latin Extended-A and -B) are read from a table made once: a message costs no allocation per rune.
 func foldRune(r rune) (rune, bool) {
+	if r >= 0 && r < rune(len(foldTable)) {
+		f := foldTable[r]
+		return f, f >= 0
+	}
+	return foldRuneSlow(r)
+}
+
+// foldTable holds foldRune's answer for the runes below U+0250; -1 where the rune is dropped.
+var foldTable = func() (t [0x250]rune) {
+	for r := range t {
+		if f, keep := foldRuneSlow(rune(r)); keep {
+			t[r] = f
+		} else {
+			t[r] = -1
+		}
+	}
+	return t
+}()
+
+func foldRuneSlow(r rune) (rune, bool) {
 	if unicode.Is(unicode.Mn, r) {
 		return 0, false
 	}

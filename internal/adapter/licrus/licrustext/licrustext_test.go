@@ -46,3 +46,24 @@ func TestFold(t *testing.T) {
 		t.Error("FoldName must keep I and İ apart")
 	}
 }
+
+// TestFoldTableIsFoldRune: the table answers exactly what the rule computes, for every rune it holds.
+func TestFoldTableIsFoldRune(t *testing.T) {
+	for r := rune(0); r < rune(len(foldTable)); r++ {
+		f, keep := foldRune(r)
+		sf, skeep := foldRuneSlow(r)
+		if f != sf && skeep || keep != skeep {
+			t.Fatalf("%U: table %U %v, rule %U %v", r, f, keep, sf, skeep)
+		}
+	}
+}
+
+func BenchmarkParseCallNumber(b *testing.B) {
+	msg := "Verdiğiniz bilgilere göre çağrı oluşturulmuştur. Çağrı numarası: 43090"
+	b.ReportAllocs()
+	for b.Loop() {
+		if n, ok := ParseCallNumber(msg); !ok || n != "43090" {
+			b.Fatal(n)
+		}
+	}
+}
