@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/kopru/kopru/internal/app"
+	"github.com/kopru/kopru/internal/routes"
 )
 
 // kopru status reports a route added in configuration (KOPRU_CONFIG) as it reports a built-in one.
@@ -36,7 +36,7 @@ func TestStatusShowsConfiguredRoute(t *testing.T) {
 	for _, r := range st.Routes {
 		got[r.Route] = r.EventType + " " + r.Target
 	}
-	for _, s := range app.Table {
+	for _, s := range routes.Builtin() {
 		if got[s.Name] != s.EventType+" "+s.Target {
 			t.Errorf("built-in route %s: %q", s.Name, got[s.Name])
 		}

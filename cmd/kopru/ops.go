@@ -25,6 +25,7 @@ import (
 	"github.com/kopru/kopru/internal/config"
 	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/ops"
+	"github.com/kopru/kopru/internal/routes"
 )
 
 const dlqUsage = `Usage: kopru dlq list|groups|show|replay|purge [flags]
@@ -120,12 +121,12 @@ func connectOps(ctx context.Context, name string, circuit ops.CircuitFunc) (*ops
 
 // routeTable is the route table `kopru run` uses with the same configuration (KOPRU_CONFIG and the
 // environment): the built-in routes and those the configuration adds.
-func routeTable() ([]app.RouteSpec, error) {
+func routeTable() ([]routes.Route, error) {
 	cfg, err := config.Load(os.Getenv("KOPRU_CONFIG"), os.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	return app.RouteTable(cfg)
+	return routes.Table(cfg)
 }
 
 // idList is a repeatable, comma-separated --id flag.

@@ -14,6 +14,7 @@ import (
 	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/bus/bustest"
 	"github.com/kopru/kopru/internal/config"
+	"github.com/kopru/kopru/internal/routes"
 )
 
 // A route added in configuration is in the route registry the HTTP side reads: the admin status
@@ -60,7 +61,7 @@ func TestConfiguredRouteShowsInAdminStatusAndIngest(t *testing.T) {
 	for _, r := range st.Routes {
 		names[r.Name] = r.EventType + " " + r.Target
 	}
-	for _, s := range app.Table {
+	for _, s := range routes.Builtin() {
 		if names[s.Name] != s.EventType+" "+s.Target {
 			t.Errorf("built-in route %s: %q in admin status", s.Name, names[s.Name])
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/kopru/kopru/internal/config"
 	"github.com/kopru/kopru/internal/devstack"
 	"github.com/kopru/kopru/internal/metrics"
+	"github.com/kopru/kopru/internal/routes"
 )
 
 func TestRouteTableFromConfiguration(t *testing.T) {
@@ -21,11 +22,11 @@ func TestRouteTableFromConfiguration(t *testing.T) {
 		"leansoft-customer-archive": {EventType: "customer.created", OutcomeType: "customer.synced",
 			Target: "leansoft", Operation: "CustomerSave", Concurrency: 3},
 	}
-	table, err := app.RouteTable(cfg)
+	table, err := routes.Table(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(table) != len(app.Table)+1 || table[len(table)-1].Name != "leansoft-customer-archive" {
+	if len(table) != len(routes.Builtin())+1 || table[len(table)-1].Name != "leansoft-customer-archive" {
 		t.Fatalf("table %+v", table)
 	}
 	got, err := app.BuildRoutesForTest(cfg, metrics.New(prometheus.NewRegistry()))
@@ -42,7 +43,7 @@ func TestRouteTableFromConfiguration(t *testing.T) {
 	if c, ok := names["leansoft-customer-archive"]; !ok || c != 3 {
 		t.Fatalf("added route missing or without its policy: %v", names)
 	}
-	if len(names) != len(app.Table) { // five built-in, one disabled, one added
+	if len(names) != len(routes.Builtin()) { // five built-in, one disabled, one added
 		t.Fatalf("routes %v", names)
 	}
 }
@@ -61,7 +62,7 @@ func TestRouteTableRefusesWhatCannotRun(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := app.RouteTable(config.Config{Routes: map[string]config.Route{tc.rname: tc.route}})
+			_, err := routes.Table(config.Config{Routes: map[string]config.Route{tc.rname: tc.route}})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
