@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kopru/kopru/internal/routes"
@@ -43,6 +44,9 @@ func TestStatusShowsConfiguredRoute(t *testing.T) {
 	}
 	if got["leansoft-customer-resync"] != "customer.synced leansoft" {
 		t.Fatalf("configured route missing from kopru status: %v", got)
+	}
+	if code, out, stderr := runCLI(t, "", "status"); code != 0 || !strings.Contains(out, "leansoft-customer-resync") {
+		t.Fatalf("kopru status (text): %d %s\n%s", code, stderr, out)
 	}
 
 	// A configuration whose added route cannot run is refused as `kopru run` refuses it.
