@@ -42,7 +42,7 @@ func Builtin() []Route {
 	return out
 }
 
-// Lookup returns the built-in route name.
+// Lookup returns the built-in route called name.
 func Lookup(name string) (Route, bool) {
 	for _, r := range Builtin() {
 		if r.Name == name {
@@ -61,7 +61,7 @@ func Names() []string {
 	return out
 }
 
-// Find returns the operation that serves route r: the registered operation of its target and name.
+// Find returns the registered operation of target called operation: what a route naming them runs.
 func Find(target, operation string) (adapter.Operation, bool) {
 	for _, o := range Operations() {
 		if o.Target == target && o.Name == operation {
