@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -36,7 +37,7 @@ func (w *Worker) call(j *job) (res adapter.Result, err error) {
 		release, err := g.acquire(w.ctx)
 		if err != nil {
 			g.record(callNeutral, time.Now())
-			return adapter.Result{}, &adapter.Error{Class: adapter.ClassNotSent, Reason: reasonLimit, Msg: "no call slot: " + err.Error()}
+			return adapter.Result{}, &adapter.Error{Class: adapter.ClassNotSent, Reason: adapter.ReasonLimit, Msg: "no call slot: " + err.Error()}
 		}
 		defer release()
 		if err := w.renewLease(j); err != nil {
@@ -66,7 +67,7 @@ func (w *Worker) lookup(j *job, cause *adapter.Error) (adapter.Result, bool, err
 }
 
 func circuitOpen(r *runner, wait time.Duration) *adapter.Error {
-	return &adapter.Error{Class: adapter.ClassNotSent, Reason: reasonCircuitOpen, RetryAfter: wait,
+	return &adapter.Error{Class: adapter.ClassNotSent, Reason: adapter.ReasonCircuitOpen, RetryAfter: wait,
 		Msg: "circuit open for " + r.TargetName + ": no call made"}
 }
 
@@ -78,7 +79,7 @@ func probeResult(j *job, g *Guard, res adapter.Result, err error) (adapter.Resul
 		return res, err
 	}
 	te := adapter.AsError(err)
-	if te.Class != adapter.ClassNotSent && te.Class != adapter.ClassRetryable || te.Reason == reasonCircuitOpen {
+	if te.Class != adapter.ClassNotSent && te.Class != adapter.ClassRetryable || te.Reason == adapter.ReasonCircuitOpen {
 		return res, err
 	}
 	j.logger().Info("circuit probe failed; the event waits with the others", zap.String("error", adapter.MaskDigits(te.Msg)))
@@ -132,7 +133,7 @@ func breakerOutcome(err error) outcome {
 	}
 	te := adapter.AsError(err)
 	switch {
-	case te.Class == adapter.ClassInvalid, te.Reason == "session", te.Reason == adapter.ReasonHeader, te.Reason == adapter.ReasonEncode:
+	case te.Class == adapter.ClassInvalid, errors.Is(err, adapter.ErrSessionEnded), te.Reason == adapter.ReasonHeader, te.Reason == adapter.ReasonEncode:
 		return callNeutral
 	}
 	return callOK

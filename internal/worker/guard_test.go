@@ -72,7 +72,7 @@ func TestBreakerOutcome(t *testing.T) {
 		{&adapter.Error{Class: adapter.ClassRejected}, callOK},
 		{&adapter.Error{Class: adapter.ClassInvalid}, callNeutral},
 		{&adapter.Error{Class: adapter.ClassRetryable}, callFailed},
-		{&adapter.Error{Class: adapter.ClassRetryable, Reason: "session"}, callNeutral},
+		{&adapter.Error{Class: adapter.ClassRetryable, Reason: adapter.ReasonSession, Err: adapter.ErrSessionEnded}, callNeutral},
 		{&adapter.Error{Class: adapter.ClassNotSent}, callFailed},
 		{&adapter.Error{Class: adapter.ClassUnknown}, callFailed},
 		{errors.New("plain"), callFailed},

@@ -111,7 +111,7 @@ func (w *Worker) admit(j *job) Action {
 			if err := w.read(j); err != nil {
 				j.entry, j.rev = ledger.Entry{}, 0
 			}
-			return Action{Do: DoLater, Delay: d, Retry: reasonCircuitOpen, Bump: true}
+			return Action{Do: DoLater, Delay: d, Retry: string(adapter.ReasonCircuitOpen), Bump: true}
 		}
 	}
 	return step(w.input(j, Delivered, nil)) // the zero entry: create it, or find the one there

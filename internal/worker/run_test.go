@@ -173,6 +173,9 @@ func TestRunRetriesThenSucceedsAndReemitsOnRedelivery(t *testing.T) {
 	if n := testutil.ToFloat64(r.m.Retries.WithLabelValues("licrus-installation", "retryable")); n != 1 {
 		t.Fatalf("retries %v", n)
 	}
+	if n := testutil.ToFloat64(r.m.CallFailures.WithLabelValues("licrus-installation", "retryable", "http_5xx")); n != 1 {
+		t.Fatalf("call failures{retryable,http_5xx} %v", n)
+	}
 }
 
 func TestRunDeadLettersRejectedAndAmbiguous(t *testing.T) {

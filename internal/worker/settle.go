@@ -20,6 +20,9 @@ import (
 // on (call, lookup, wait) it only counts and logs.
 func (w *Worker) settle(j *job, act Action) {
 	r := j.r
+	if act.Failed != nil {
+		w.metrics.CallFailures.WithLabelValues(r.Name, act.Failed.Class.String(), string(act.Failed.Reason)).Inc()
+	}
 	if act.Retry != "" {
 		w.metrics.Retries.WithLabelValues(r.Name, act.Retry).Inc()
 	}
@@ -111,7 +114,7 @@ func (w *Worker) note(j *job, act Action) {
 	if act.Err != nil {
 		te := adapter.AsError(act.Err)
 		fields = append(fields, zap.String("error", adapter.MaskDigits(te.Msg)), zap.String("class", te.Class.String()),
-			zap.String("reason", te.Reason), zap.String("status", te.Status))
+			zap.String("reason", string(te.Reason)), zap.String("status", te.Status))
 	}
 	if act.Delay > 0 {
 		fields = append(fields, zap.Duration("wait", act.Delay))

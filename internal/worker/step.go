@@ -89,9 +89,11 @@ type Action struct {
 	Status   string
 	Attempts int
 
-	Retry string         // the kopru_retries_total reason this action counts
-	Bump  bool           // DoLater: record this delivery as uncounted in the entry (the wait is not the event's)
-	Cause *adapter.Error // DoLookup, DoWait for a lookup: the unknown outcome being resolved
+	Retry string // the kopru_retries_total reason this action counts
+	// Failed is the call's or lookup's failure this action answers, counted in kopru_call_failures_total.
+	Failed *adapter.Error
+	Bump   bool           // DoLater: record this delivery as uncounted in the entry (the wait is not the event's)
+	Cause  *adapter.Error // DoLookup, DoWait for a lookup: the unknown outcome being resolved
 
 	Note string // what to log with Err when the action is taken: info level, warning for a failure (later)
 	Err  error
@@ -100,14 +102,6 @@ type Action struct {
 	// Fail.Delay and Fail.Note is logged.
 	Fail *Action
 }
-
-// Reasons the worker gives the errors it makes itself (the adapters' reasons are theirs).
-const (
-	reasonCircuitOpen = "circuit_open" // the guard refused: no call made
-	reasonLookup      = "lookup"       // an unknown outcome a natural-key lookup has yet to resolve
-	reasonAbandoned   = "abandoned"    // a worker began a call and never recorded its result
-	reasonLimit       = "limit"        // no call slot before the attempt's deadline
-)
 
 // errLeaseLost: the ledger entry could not be re-stamped before a delayed call; no call was made.
 var errLeaseLost = errors.New("cannot renew the call's ledger lease")
@@ -131,10 +125,16 @@ func step(in Input) Action {
 	switch in.Happened {
 	case Delivered:
 		return delivered(in)
-	case Called:
-		return called(in)
-	case LookedUp:
-		return lookedUp(in)
+	case Called, LookedUp:
+		a := called
+		if in.Happened == LookedUp {
+			a = lookedUp
+		}
+		act := a(in)
+		if in.Err != nil && !errors.Is(in.Err, errLeaseLost) {
+			act.Failed = adapter.AsError(in.Err)
+		}
+		return act
 	case Waited:
 		if in.Next == DoLookup {
 			return Action{Do: DoLookup, Cause: in.Cause}
@@ -159,14 +159,14 @@ func delivered(in Input) Action {
 				return deadLetter(deadletter.Ambiguous, ambiguousMsg(in, e.Unresolved, "the natural-key lookup never answered and "+
 					fmt.Sprintf("the delivery budget (%d) is spent", p.MaxDeliveries)), "", e.Attempts)
 			}
-			return unknown(in, &adapter.Error{Class: adapter.ClassUnknown, Reason: reasonLookup, Msg: e.Unresolved})
+			return unknown(in, &adapter.Error{Class: adapter.ClassUnknown, Reason: adapter.ReasonLookup, Msg: e.Unresolved})
 		}
 		if age := in.Now.Sub(e.StartedAt); age < p.Lease() {
 			// Another delivery is (or was just) calling: come back when its lease ends. The wait is not
 			// the event's, so it is recorded as uncounted.
 			return Action{Do: DoLater, Delay: p.Lease() - age + in.Jitter, Retry: "lease_wait", Bump: true}
 		}
-		return unknown(in, &adapter.Error{Class: adapter.ClassUnknown, Reason: reasonAbandoned,
+		return unknown(in, &adapter.Error{Class: adapter.ClassUnknown, Reason: adapter.ReasonAbandoned,
 			Msg: fmt.Sprintf("a worker began call %d at %s and never recorded its result (it probably stopped mid-call)",
 				e.Attempts, e.StartedAt.Format(time.RFC3339))})
 	}
@@ -195,10 +195,10 @@ func called(in Input) Action {
 	case adapter.ClassUnknown:
 		return unknown(in, te)
 	}
-	if te.Reason == reasonCircuitOpen { // no call was made: give the attempt back and wait in JetStream
+	if te.Reason == adapter.ReasonCircuitOpen { // no call was made: give the attempt back and wait in JetStream
 		back := e
 		back.State, back.Attempts, back.Uncounted = ledger.Retrying, e.Attempts-1, e.Uncounted+1
-		return Action{Do: DoLater, Entry: &back, Delay: te.RetryAfter, Retry: reasonCircuitOpen,
+		return Action{Do: DoLater, Entry: &back, Delay: te.RetryAfter, Retry: string(adapter.ReasonCircuitOpen),
 			Fail: later(te.RetryAfter, "ledger update while the circuit is open failed")}
 	}
 	// Not sent, or "not now": the call had no effect.

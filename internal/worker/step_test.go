@@ -34,7 +34,7 @@ func entry(s ledger.State, attempts int, startedAgo time.Duration) ledger.Entry 
 	return ledger.Entry{State: s, Attempts: attempts, StartedAt: t0.Add(-startedAgo)}
 }
 
-func fails(class adapter.Class, reason string, mods ...func(*adapter.Error)) func(*Input) {
+func fails(class adapter.Class, reason adapter.Reason, mods ...func(*adapter.Error)) func(*Input) {
 	return func(i *Input) {
 		e := &adapter.Error{Class: class, Reason: reason, Msg: "the vendor said no", Status: "503"}
 		for _, m := range mods {
@@ -44,7 +44,9 @@ func fails(class adapter.Class, reason string, mods ...func(*adapter.Error)) fun
 	}
 }
 
-func retryAfter(d time.Duration) func(*adapter.Error) { return func(e *adapter.Error) { e.RetryAfter = d } }
+func retryAfter(d time.Duration) func(*adapter.Error) {
+	return func(e *adapter.Error) { e.RetryAfter = d }
+}
 func deliveries(n, uncounted int) func(*Input) {
 	return func(i *Input) { i.Deliveries, i.Entry.Uncounted = n, uncounted }
 }
@@ -83,7 +85,10 @@ func TestStepRules(t *testing.T) {
 		{"3: invalid is dead at once; no call was made", in(Called, entry(ledger.Started, 1, 0), fails(adapter.ClassInvalid, "invalid")),
 			isDead(deadletter.Invalid, 0, "the vendor said no")},
 		{"3: rejected is dead at once with the vendor's status", in(Called, entry(ledger.Started, 2, 0), fails(adapter.ClassRejected, "vendor_rejected")),
-			func(t *testing.T, a Action) { isDead(deadletter.Rejected, 2, "the vendor said no")(t, a); eq(t, "status", a.Status, "503") }},
+			func(t *testing.T, a Action) {
+				isDead(deadletter.Rejected, 2, "the vendor said no")(t, a)
+				eq(t, "status", a.Status, "503")
+			}},
 		{"3: not sent waits the backoff in process, entry retrying", in(Called, entry(ledger.Started, 1, 0), fails(adapter.ClassNotSent, "dial")),
 			isWait(300*time.Millisecond, "not_sent", DoCall, ledger.Retrying, 1)},
 		{"3: retryable waits the backoff", in(Called, entry(ledger.Started, 1, 0), fails(adapter.ClassRetryable, "http_5xx")),
@@ -91,16 +96,20 @@ func TestStepRules(t *testing.T) {
 		{"3: the last allowed call failing is exhausted", in(Called, entry(ledger.Started, 4, 0), fails(adapter.ClassRetryable, "http_5xx")),
 			isDead(deadletter.Exhausted, 4, "gave up after 4 calls; last: the vendor said no")},
 		{"3: an open circuit gives the attempt back and waits in JetStream", in(Called, entry(ledger.Started, 2, 0),
-			fails(adapter.ClassNotSent, reasonCircuitOpen, retryAfter(20*time.Second))), func(t *testing.T, a Action) {
+			fails(adapter.ClassNotSent, adapter.ReasonCircuitOpen, retryAfter(20*time.Second))), func(t *testing.T, a Action) {
 			is(DoLater)(t, a)
 			eq(t, "delay", a.Delay, 20*time.Second)
 			eq(t, "state", a.Entry.State, ledger.Retrying)
 			eq(t, "attempts", a.Entry.Attempts, 1)
 			eq(t, "uncounted", a.Entry.Uncounted, 1)
-			eq(t, "retry", a.Retry, reasonCircuitOpen)
+			eq(t, "retry", a.Retry, string(adapter.ReasonCircuitOpen))
 		}},
 		{"3: a lease lost before the call: no call made, back in a second", in(Called, entry(ledger.Started, 1, 0), func(i *Input) { i.Err = errLeaseLost }),
-			func(t *testing.T, a Action) { is(DoLater)(t, a); eq(t, "delay", a.Delay, time.Second); eq(t, "entry", a.Entry == nil, true) }},
+			func(t *testing.T, a Action) {
+				is(DoLater)(t, a)
+				eq(t, "delay", a.Delay, time.Second)
+				eq(t, "entry", a.Entry == nil, true)
+			}},
 
 		// Rule 4: unknown outcomes are never called again silently.
 		{"4: unknown outcome without a natural key is ambiguous, with what to verify", in(Called, entry(ledger.Started, 1, 0), fails(adapter.ClassUnknown, "timeout")),
@@ -161,7 +170,7 @@ func TestStepInvariants(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	states := []ledger.State{"", ledger.Started, ledger.Retrying, ledger.Succeeded, ledger.Dead}
 	classes := []adapter.Class{adapter.ClassNotSent, adapter.ClassRetryable, adapter.ClassRejected, adapter.ClassInvalid, adapter.ClassUnknown}
-	reasons := []string{"dial", "http_5xx", reasonCircuitOpen, "timeout"}
+	reasons := []adapter.Reason{adapter.ReasonDial, adapter.ReasonHTTP5xx, adapter.ReasonCircuitOpen, adapter.ReasonTimeout}
 	for n := 0; n < 20000; n++ {
 		e := ledger.Entry{State: states[r.IntN(len(states))], Attempts: r.IntN(6), StartedAt: t0.Add(-time.Duration(r.IntN(60)) * time.Second),
 			Uncounted: r.IntN(5)}
@@ -195,7 +204,7 @@ func TestStepInvariants(t *testing.T) {
 		if a.Do == DoWait && (a.Delay > i.Policy.InProcessWait || a.Next == 0) {
 			t.Fatalf("%+v: wait %v in process", i, a.Delay)
 		}
-		if a.Do == DoLater && a.Delay > i.Policy.MaxWait && !errors.Is(i.Err, errLeaseLost) && adapter.AsError(i.Err).Reason != reasonCircuitOpen {
+		if a.Do == DoLater && a.Delay > i.Policy.MaxWait && !errors.Is(i.Err, errLeaseLost) && adapter.AsError(i.Err).Reason != adapter.ReasonCircuitOpen {
 			t.Fatalf("%+v: waits %v, past MaxWait", i, a.Delay)
 		}
 	}
