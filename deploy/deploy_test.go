@@ -23,10 +23,10 @@ import (
 	"github.com/kopru/kopru/internal/metrics"
 )
 
-// routes and targets of DESIGN.md; the durable consumer of a route is named exactly like the route.
+// routeNames and targets of DESIGN.md; the durable consumer of a route is named exactly like the route.
 var (
-	routes  = []string{"licrus-installation", "licrus-first-start", "leansoft-customer", "dia-customer", "dia-service-note"}
-	targets = []string{"licrus", "leansoft", "dia"}
+	routeNames = []string{"licrus-installation", "licrus-first-start", "leansoft-customer", "dia-customer", "dia-service-note"}
+	targets    = []string{"licrus", "leansoft", "dia"}
 )
 
 // Labels Prometheus (or the Prometheus Operator) adds at scrape time; queries may use them on any series.
@@ -430,7 +430,7 @@ func TestRuleMetricsExist(t *testing.T) {
 func TestPromlint(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := metrics.New(reg)
-	for _, r := range routes {
+	for _, r := range routeNames {
 		m.AddRoute(r)
 	}
 	m.AddTarget("licrus", "ExternalCall/Create")
@@ -752,7 +752,7 @@ func TestKubernetesConfigLoads(t *testing.T) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	want := slices.Clone(routes)
+	want := slices.Clone(routeNames)
 	sort.Strings(want)
 	if !slices.Equal(names, want) {
 		t.Errorf("%s: routes %v, want %v", path, names, want)

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kopru/kopru/internal/app"
+	"github.com/kopru/kopru/internal/routes"
 )
 
 const (
@@ -18,7 +18,7 @@ const (
 // routeTargets maps each route of the route table to its target.
 func routeTargets() map[string]string {
 	out := map[string]string{}
-	for _, s := range app.Table {
+	for _, s := range routes.Builtin() {
 		out[s.Name] = s.Target
 	}
 	return out
@@ -62,7 +62,7 @@ func TestScaledObjectScalesOnLagWhileCircuitClosed(t *testing.T) {
 		got = append(got, r)
 	}
 	sort.Strings(got)
-	want := slices.Clone(routes)
+	want := slices.Clone(routeNames)
 	sort.Strings(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("ScaledObject triggers for %v, want one per route %v", got, want)
@@ -135,7 +135,7 @@ func TestNATSScalerExample(t *testing.T) {
 		}
 	}
 	sort.Strings(consumers)
-	want := slices.Clone(routes)
+	want := slices.Clone(routeNames)
 	sort.Strings(want)
 	if !slices.Equal(consumers, want) {
 		t.Errorf("consumers %v, want %v", consumers, want)

@@ -22,6 +22,7 @@ import (
 	"github.com/kopru/kopru/internal/config"
 	"github.com/kopru/kopru/internal/devstack"
 	"github.com/kopru/kopru/internal/event"
+	"github.com/kopru/kopru/internal/routes"
 	"github.com/kopru/kopru/schemas"
 )
 
@@ -195,7 +196,7 @@ func publishSamples(t *testing.T, js jetstream.JetStream, invalid int) {
 		}
 	}
 	seen := map[string]bool{}
-	for _, spec := range app.Table {
+	for _, spec := range routes.Builtin() {
 		if seen[spec.EventType] {
 			continue
 		}

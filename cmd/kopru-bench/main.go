@@ -39,6 +39,7 @@ import (
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/config"
 	"github.com/kopru/kopru/internal/event"
+	"github.com/kopru/kopru/internal/routes"
 	"github.com/kopru/kopru/internal/sim"
 	licrussim "github.com/kopru/kopru/internal/sim/licrus"
 	"github.com/kopru/kopru/internal/worker"
@@ -590,7 +591,7 @@ func wait(done chan struct{}, n int) error {
 // others instead of holding a call slot idle.
 func startKopru(e *env, calls, depth int) (*app.App, error) {
 	c := &adapter.Client{HTTP: adapter.NewHTTPClient(calls), Target: "licrus"}
-	spec, _ := app.Spec("licrus-installation")
+	spec, _ := routes.Lookup("licrus-installation")
 	a, err := app.New(app.Options{
 		Config: config.Config{NATS: config.NATS{URL: strings.Join(e.nc.Servers(), ",")}},
 		Logger: benchLogger(),

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/event"
+	"github.com/kopru/kopru/internal/routes"
 	"github.com/kopru/kopru/schemas"
 )
 
@@ -29,10 +29,10 @@ type published struct {
 	kind kind
 }
 
-// routesOf maps an event type to the names of the routes that consume it (app.Table).
+// routesOf maps an event type to the names of the routes that consume it (routes.Builtin()).
 func routesOf() map[string][]string {
 	m := map[string][]string{}
-	for _, s := range app.Table {
+	for _, s := range routes.Builtin() {
 		m[s.EventType] = append(m[s.EventType], s.Name)
 	}
 	return m

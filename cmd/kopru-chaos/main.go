@@ -40,11 +40,11 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/config"
 	"github.com/kopru/kopru/internal/devstack"
 	"github.com/kopru/kopru/internal/event"
+	"github.com/kopru/kopru/internal/routes"
 	"github.com/kopru/kopru/internal/sim"
 )
 
@@ -247,7 +247,7 @@ func chaos(ctx context.Context, o options, out io.Writer) (ok bool, err error) {
 		len(pub), pubTook.Round(100*time.Millisecond), kills, nctl.restarts)
 
 	// Settle: every consumer drained and the terminal counts steady.
-	routes := routesOf()
+	consumers := routesOf()
 	tSettle := time.Now()
 	settleErr := settle(workCtx, js, logf)
 	settleTook := time.Since(tSettle)
@@ -259,11 +259,11 @@ func chaos(ctx context.Context, o options, out io.Writer) (ok bool, err error) {
 	// Read everything and check.
 	rctx, rcancel := context.WithDeadline(ctx, deadline)
 	defer rcancel()
-	col, err := collect(rctx, js, sims, pub, routes)
+	col, err := collect(rctx, js, sims, pub, consumers)
 	if err != nil {
 		return false, fmt.Errorf("reading outcomes, dead letters and simulator records: %w", err)
 	}
-	v := check(col, pub, routes)
+	v := check(col, pub, consumers)
 	lr, err := scanLogs(dir, rec.sessionIDs())
 	if err != nil {
 		return false, fmt.Errorf("scanning worker logs: %w", err)
@@ -312,7 +312,7 @@ func chaos(ctx context.Context, o options, out io.Writer) (ok bool, err error) {
 	}
 	fmt.Fprintf(out, "no terminal record %d\n", len(v.missing))
 	fmt.Fprintf(out, "vendor records per route event (simulators' accepted records): 0: %d  1: %d  2+: %d\n", v.histAll[0], v.histAll[1], v.histAll[2])
-	for _, s := range app.Table {
+	for _, s := range routes.Builtin() {
 		h := v.hist[s.Name]
 		fmt.Fprintf(out, "  %-20s 0: %5d  1: %5d  2+: %d\n", s.Name, h[0], h[1], h[2])
 	}
@@ -350,7 +350,7 @@ func chaos(ctx context.Context, o options, out io.Writer) (ok bool, err error) {
 func workerConfig() string {
 	var b strings.Builder
 	b.WriteString("log: {level: info, format: json}\nleansoft: {referenceGroupCode: PYTY}\nroutes:\n")
-	for _, s := range app.Table {
+	for _, s := range routes.Builtin() {
 		fmt.Fprintf(&b, "  %s: {attemptTimeout: %s, ackWait: %s}\n", s.Name, attemptTimeout, ackWait)
 	}
 	b.WriteString("targets:\n")
@@ -485,7 +485,7 @@ func settle(ctx context.Context, js jetstream.JetStream, logf func(string, ...an
 	for {
 		var s snap
 		var problem error
-		for _, spec := range app.Table {
+		for _, spec := range routes.Builtin() {
 			info, err := consumerInfo(ctx, js, spec.Name)
 			if err != nil {
 				problem = fmt.Errorf("consumer %s: %w", spec.Name, err)

@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
-	"github.com/kopru/kopru/internal/app"
+	"github.com/kopru/kopru/internal/routes"
 )
 
 // kopru status reports a route added in configuration (KOPRU_CONFIG) as it reports a built-in one.
@@ -36,13 +37,16 @@ func TestStatusShowsConfiguredRoute(t *testing.T) {
 	for _, r := range st.Routes {
 		got[r.Route] = r.EventType + " " + r.Target
 	}
-	for _, s := range app.Table {
+	for _, s := range routes.Builtin() {
 		if got[s.Name] != s.EventType+" "+s.Target {
 			t.Errorf("built-in route %s: %q", s.Name, got[s.Name])
 		}
 	}
 	if got["leansoft-customer-resync"] != "customer.synced leansoft" {
 		t.Fatalf("configured route missing from kopru status: %v", got)
+	}
+	if code, out, stderr := runCLI(t, "", "status"); code != 0 || !strings.Contains(out, "leansoft-customer-resync") {
+		t.Fatalf("kopru status (text): %d %s\n%s", code, stderr, out)
 	}
 
 	// A configuration whose added route cannot run is refused as `kopru run` refuses it.

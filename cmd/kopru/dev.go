@@ -20,6 +20,7 @@ import (
 	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/devstack"
 	"github.com/kopru/kopru/internal/event"
+	"github.com/kopru/kopru/internal/routes"
 	"github.com/kopru/kopru/schemas"
 )
 
@@ -117,7 +118,7 @@ func envOr(name, def string) string {
 // publishSamples publishes n copies of each example event, and one broken event to show a dead letter.
 func publishSamples(ctx context.Context, js jetstream.JetStream, n int, stdout io.Writer) error {
 	types := map[string]bool{}
-	for _, spec := range app.Table {
+	for _, spec := range routes.Builtin() {
 		types[spec.EventType] = true
 	}
 	var sorted []string

@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"slices"
 	"syscall"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/config"
 	"github.com/kopru/kopru/internal/metrics"
+	"github.com/kopru/kopru/internal/routes"
 )
 
 const usage = `kopru — event-driven integrator for Licrus, Lean Soft and DİA on NATS JetStream
@@ -183,22 +183,12 @@ Example:
 // route names and every setting missing for a target some enabled route uses, each named by its
 // environment variable and YAML path.
 func checkRunConfig(cfg config.Config) error {
-	var builtin []string
-	for _, s := range app.Table {
-		builtin = append(builtin, s.Name)
-	}
-	if err := cfg.CheckRoutes(builtin); err != nil {
+	if err := cfg.CheckRoutes(routes.Names()); err != nil {
 		return err
 	}
-	table, err := app.RouteTable(cfg)
+	table, err := routes.Table(cfg)
 	if err != nil {
 		return err
 	}
-	var used []string
-	for _, s := range table {
-		if cfg.RouteEnabled(s.Name) && !slices.Contains(used, s.Target) {
-			used = append(used, s.Target)
-		}
-	}
-	return cfg.CheckTargets(used...)
+	return cfg.CheckTargets(routes.Targets(cfg, table)...)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/config"
 	"github.com/kopru/kopru/internal/ops"
+	"github.com/kopru/kopru/internal/routes"
 )
 
 const dlqUsage = `Usage: kopru dlq list|groups|show|replay|purge [flags]
@@ -81,12 +82,12 @@ func connectOps(ctx context.Context, name string, circuit ops.CircuitFunc) (*ops
 
 // routeTable is the route table `kopru run` uses with the same configuration (KOPRU_CONFIG and the
 // environment): the built-in routes and those the configuration adds.
-func routeTable() ([]app.RouteSpec, error) {
+func routeTable() ([]routes.Route, error) {
 	cfg, err := config.Load(os.Getenv("KOPRU_CONFIG"), os.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	return app.RouteTable(cfg)
+	return routes.Table(cfg)
 }
 
 // selectDeadLetters connects and selects the dead letters f matches. When none match it says so on

@@ -14,10 +14,10 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/kopru/kopru/internal/app"
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/config"
 	"github.com/kopru/kopru/internal/event"
+	"github.com/kopru/kopru/internal/routes"
 )
 
 func cmdPublish(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -116,7 +116,7 @@ func buildEnvelope(typ, source, id string, raw []byte) (*event.Envelope, error) 
 func eventTypes(s *event.Schemas) (events, outcomes []string) {
 	table, err := routeTable()
 	if err != nil {
-		table = app.Table // the configuration's own error is reported where it is used
+		table = routes.Builtin() // the configuration's own error is reported where it is used
 	}
 	for _, r := range table {
 		if !slices.Contains(outcomes, r.OutcomeType) {

@@ -30,6 +30,7 @@ import (
 	"github.com/kopru/kopru/internal/ledger"
 	"github.com/kopru/kopru/internal/metrics"
 	"github.com/kopru/kopru/internal/ops"
+	"github.com/kopru/kopru/internal/routes"
 	"github.com/kopru/kopru/internal/worker"
 )
 
@@ -64,7 +65,7 @@ type App struct {
 	ledger  *ledger.Ledger
 	worker  *worker.Worker
 	routes  []worker.Route // the routes this process runs
-	table   []RouteSpec    // the route registry status, admin and ingest read (runTable)
+	table   []routes.Route // the route table status, admin and ingest read (runTable)
 	closers []adapter.Closer
 	srv     *http.Server
 	ln      net.Listener
@@ -131,19 +132,19 @@ func (a *App) Start(ctx context.Context) (err error) {
 		url = a.ns.ClientURL()
 		a.log.Info("embedded nats-server started", zap.String("url", url), zap.String("store", dir), zap.Bool("sync_always", sync))
 	}
-	routes := a.opts.Routes
-	if routes == nil {
+	run := a.opts.Routes
+	if run == nil {
 		b, err := buildRoutes(a.cfg, a.Metrics, a.log)
 		if err != nil {
 			return err
 		}
-		routes, a.closers = b.routes, b.closers
+		run, a.closers = b.routes, b.closers
 	}
-	if len(routes) == 0 {
+	if len(run) == 0 {
 		a.log.Warn("no route is configured: set a target's URL (KOPRU_LICRUS_URL, KOPRU_LEANSOFT_URL, KOPRU_DIA_URL) or run `kopru dev`")
 	}
-	a.routes = routes
-	a.table = runTable(a.cfg, routes)
+	a.routes = run
+	a.table = runTable(a.cfg, run)
 	if err := a.listenHTTP(); err != nil {
 		return err
 	}

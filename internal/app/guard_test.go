@@ -11,6 +11,7 @@ import (
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/ledger"
 	"github.com/kopru/kopru/internal/ops"
+	"github.com/kopru/kopru/internal/routes"
 	"github.com/kopru/kopru/internal/sim"
 	"github.com/kopru/kopru/internal/worker"
 )
@@ -58,7 +59,7 @@ func TestCircuitOpensPausesConsumerAndRecovers(t *testing.T) {
 		t.Fatalf("consumer not paused while the circuit is open")
 	}
 	// `kopru status` sees it from any machine, without the worker's metrics.
-	o, err := ops.New(context.Background(), s.js, ops.Options{Routes: app.OpsRoutes(app.Table)})
+	o, err := ops.New(context.Background(), s.js, ops.Options{Routes: app.OpsRoutes(routes.Builtin())})
 	if err != nil {
 		t.Fatal(err)
 	}

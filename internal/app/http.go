@@ -11,27 +11,15 @@ import (
 	"github.com/kopru/kopru/internal/httpapi"
 	"github.com/kopru/kopru/internal/metrics"
 	"github.com/kopru/kopru/internal/ops"
+	"github.com/kopru/kopru/internal/routes"
 )
 
-// OpsRoutes is a route table (RouteTable: the built-in routes and the configuration's) as
+// OpsRoutes is a route table (routes.Table: the built-in routes and the configuration's) as
 // internal/ops wants it.
-func OpsRoutes(table []RouteSpec) []ops.Route {
+func OpsRoutes(table []routes.Route) []ops.Route {
 	out := make([]ops.Route, 0, len(table))
 	for _, s := range table {
 		out = append(out, ops.Route{Name: s.Name, EventType: s.EventType, Target: s.Target})
-	}
-	return out
-}
-
-// EventTypes lists the event types some route of table consumes: the types HTTP ingest accepts.
-func EventTypes(table []RouteSpec) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range table {
-		if !seen[s.EventType] {
-			seen[s.EventType] = true
-			out = append(out, s.EventType)
-		}
 	}
 	return out
 }
@@ -48,7 +36,7 @@ func (a *App) extraHTTP(mux *http.ServeMux) {
 	httpapi.RegisterOpenAPI(mux)
 	ev := a.events()
 	ev.Register(mux)
-	(&httpapi.Ingest{Tokens: a.cfg.Ingest.Tokens, Types: EventTypes(a.table), Schemas: a.Schemas, Publisher: a.js,
+	(&httpapi.Ingest{Tokens: a.cfg.Ingest.Tokens, Types: routes.EventTypes(a.table), Schemas: a.Schemas, Publisher: a.js,
 		Log: a.log.Named("ingest"), Events: ev,
 		TraceparentDropped: a.Metrics.TraceparentDropped.WithLabelValues(metrics.TraceparentIngest)}).Register(mux)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -69,10 +57,10 @@ func (a *App) extraHTTP(mux *http.ServeMux) {
 
 // events is the event status and Prefer: wait service over the routes this process runs.
 func (a *App) events() *httpapi.Events {
-	var routes []httpapi.EventRoute
+	var running []httpapi.EventRoute
 	for _, r := range a.routes {
-		routes = append(routes, httpapi.EventRoute{Name: r.Name, EventType: r.EventType, OutcomeType: r.OutcomeType, Target: r.TargetName})
+		running = append(running, httpapi.EventRoute{Name: r.Name, EventType: r.EventType, OutcomeType: r.OutcomeType, Target: r.TargetName})
 	}
-	return &httpapi.Events{IngestTokens: a.cfg.Ingest.Tokens, AdminTokens: a.cfg.Admin.Tokens, Routes: routes,
+	return &httpapi.Events{IngestTokens: a.cfg.Ingest.Tokens, AdminTokens: a.cfg.Admin.Tokens, Routes: running,
 		JS: a.js, NC: a.nc, Ledger: a.ledger, MaxWait: a.cfg.Ingest.MaxWait, Log: a.log.Named("events")}
 }

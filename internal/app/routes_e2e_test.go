@@ -37,6 +37,7 @@ import (
 	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/devstack"
 	"github.com/kopru/kopru/internal/event"
+	"github.com/kopru/kopru/internal/routes"
 	"github.com/kopru/kopru/internal/sim"
 	diasim "github.com/kopru/kopru/internal/sim/dia"
 	licrussim "github.com/kopru/kopru/internal/sim/licrus"
@@ -95,7 +96,7 @@ func fastPolicy(maxAttempts int) worker.Policy {
 // route makes the route name of the table with target t and policy p.
 func e2eRoute(t testing.TB, name string, tg adapter.Target, p worker.Policy) worker.Route {
 	t.Helper()
-	spec, ok := app.Spec(name)
+	spec, ok := routes.Lookup(name)
 	if !ok {
 		t.Fatalf("route %s is not in the table", name)
 	}
@@ -239,7 +240,7 @@ func byRoute(t testing.TB, msgs []jetstream.Msg, route string) []jetstream.Msg {
 // and its schema, and returns its data.
 func (e *e2eEnv) checkOutcome(m jetstream.Msg, route string, req *event.Envelope) map[string]any {
 	e.t.Helper()
-	spec, _ := app.Spec(route)
+	spec, _ := routes.Lookup(route)
 	env, err := event.Decode(m.Data())
 	if err != nil {
 		e.t.Fatalf("outcome does not decode: %v", err)
@@ -266,7 +267,7 @@ func (e *e2eEnv) checkOutcome(m jetstream.Msg, route string, req *event.Envelope
 // checkDeadLetter checks the contract headers of a dead letter and that it carries the event's bytes.
 func checkDeadLetter(t testing.TB, m jetstream.Msg, route string, req *event.Envelope, class deadletter.Class, attempts string, errHas ...string) {
 	t.Helper()
-	spec, _ := app.Spec(route)
+	spec, _ := routes.Lookup(route)
 	h := m.Headers()
 	want := map[string]string{deadletter.HdrRoute: route, deadletter.HdrEventID: req.ID, deadletter.HdrErrorClass: string(class),
 		deadletter.HdrOriginalSubject: event.EventsPrefix + spec.EventType, deadletter.HdrAttempts: attempts}
@@ -825,14 +826,14 @@ func TestEveryRouteFromConfigEmitsValidOutcomes(t *testing.T) {
 	dlq := e.watch(bus.StreamDLQ, "dlq.>")
 
 	byType := map[string]*event.Envelope{}
-	for _, spec := range app.Table {
+	for _, spec := range routes.Builtin() {
 		if byType[spec.EventType] == nil {
 			byType[spec.EventType] = exampleEvent(t, spec.EventType, nil)
 			e.publish(byType[spec.EventType], "")
 		}
 	}
-	msgs := outs.wait(len(app.Table), 10*time.Second)
-	for _, spec := range app.Table {
+	msgs := outs.wait(len(routes.Builtin()), 10*time.Second)
+	for _, spec := range routes.Builtin() {
 		got := byRoute(t, msgs, spec.Name)
 		if len(got) != 1 {
 			t.Errorf("route %s: %d outcomes, want 1", spec.Name, len(got))
@@ -840,7 +841,7 @@ func TestEveryRouteFromConfigEmitsValidOutcomes(t *testing.T) {
 		}
 		e.checkOutcome(got[0], spec.Name, byType[spec.EventType])
 	}
-	outs.stays(len(app.Table), 200*time.Millisecond)
+	outs.stays(len(routes.Builtin()), 200*time.Millisecond)
 	if n := len(dlq.all()); n != 0 {
 		t.Fatalf("%d dead letters, want 0: %v", n, dlq.all()[0].Headers())
 	}

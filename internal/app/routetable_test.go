@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,6 +9,7 @@ import (
 	"github.com/kopru/kopru/internal/config"
 	"github.com/kopru/kopru/internal/devstack"
 	"github.com/kopru/kopru/internal/metrics"
+	"github.com/kopru/kopru/internal/routes"
 )
 
 func TestRouteTableFromConfiguration(t *testing.T) {
@@ -21,11 +21,11 @@ func TestRouteTableFromConfiguration(t *testing.T) {
 		"leansoft-customer-archive": {EventType: "customer.created", OutcomeType: "customer.synced",
 			Target: "leansoft", Operation: "CustomerSave", Concurrency: 3},
 	}
-	table, err := app.RouteTable(cfg)
+	table, err := routes.Table(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(table) != len(app.Table)+1 || table[len(table)-1].Name != "leansoft-customer-archive" {
+	if len(table) != len(routes.Builtin())+1 || table[len(table)-1].Name != "leansoft-customer-archive" {
 		t.Fatalf("table %+v", table)
 	}
 	got, err := app.BuildRoutesForTest(cfg, metrics.New(prometheus.NewRegistry()))
@@ -42,29 +42,7 @@ func TestRouteTableFromConfiguration(t *testing.T) {
 	if c, ok := names["leansoft-customer-archive"]; !ok || c != 3 {
 		t.Fatalf("added route missing or without its policy: %v", names)
 	}
-	if len(names) != len(app.Table) { // five built-in, one disabled, one added
+	if len(names) != len(routes.Builtin()) { // five built-in, one disabled, one added
 		t.Fatalf("routes %v", names)
-	}
-}
-
-func TestRouteTableRefusesWhatCannotRun(t *testing.T) {
-	cases := []struct {
-		name  string
-		route config.Route
-		rname string
-		want  string
-	}{
-		{"unknown operation", config.Route{EventType: "customer.created", OutcomeType: "x", Target: "dia", Operation: "stk_ekle"}, "dia-stock", "unknown target operation"},
-		{"missing types", config.Route{Target: "dia", Operation: "scf_carikart_ekle"}, "dia-2", "needs eventType"},
-		{"built-in moved", config.Route{EventType: "customer.created"}, "licrus-installation", "cannot change"},
-		{"bad name", config.Route{EventType: "a", OutcomeType: "b", Target: "dia", Operation: "scf_carikart_ekle"}, "Dia_2", "lower-case"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := app.RouteTable(config.Config{Routes: map[string]config.Route{tc.rname: tc.route}})
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("error %v, want %q", err, tc.want)
-			}
-		})
 	}
 }

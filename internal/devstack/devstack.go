@@ -1,6 +1,8 @@
 // Package devstack bundles the vendor simulators behind one HTTP handler (Licrus under /licrus,
 // Lean Soft under /leansoft, DİA under /dia/api/v3) and the configuration that points Köprü at them. `kopru
-// sim` serves it; `kopru dev`, the chaos run and the benchmarks start it in-process.
+// sim` serves it; `kopru dev`, the chaos run and the benchmarks start it in-process. Simulators lists
+// which simulator stands in for each target of the route registry (internal/routes); a test holds the
+// two together, so every registered operation has a simulator here.
 package devstack
 
 import (
@@ -53,10 +55,40 @@ func New() *Sims {
 	}
 	// The service-note example links to customer card 0000008 (the doc's example).
 	s.DIA.AddRecord(diasim.TableCariKart, map[string]any{"carikartkodu": "0000008", "unvan": "Örnek Müşteri"})
-	s.mux.Handle("/licrus/", http.StripPrefix("/licrus", s.Licrus))
-	s.mux.Handle("/leansoft/", http.StripPrefix("/leansoft", s.LeanSoft))
-	s.mux.Handle("/dia/", http.StripPrefix("/dia", s.DIA))
+	for _, sim := range Simulators() {
+		s.mux.Handle(sim.Mount+"/", http.StripPrefix(sim.Mount, sim.handler(s)))
+	}
 	return s
+}
+
+// Simulator is the simulator of one target in the dev stack.
+type Simulator struct {
+	Target string // the target it stands in for: adapter.Operation.Target
+	Mount  string // where the dev stack serves it, e.g. "/licrus"
+	// configure points cfg's section of the target at the simulator served on base+Mount, with the
+	// credentials it accepts.
+	configure func(cfg *config.Config, url string)
+	handler   func(*Sims) http.Handler
+}
+
+// Simulators lists the dev stack's simulators, one per target.
+func Simulators() []Simulator {
+	return []Simulator{
+		{Target: "licrus", Mount: "/licrus", handler: func(s *Sims) http.Handler { return s.Licrus },
+			configure: func(cfg *config.Config, url string) {
+				cfg.Licrus = config.Licrus{URL: url + "/api", AuthTicket: LicrusTicket}
+			}},
+		{Target: "leansoft", Mount: "/leansoft", handler: func(s *Sims) http.Handler { return s.LeanSoft },
+			configure: func(cfg *config.Config, url string) {
+				cfg.LeanSoft = config.LeanSoft{URL: url + "/api", CompanyID: LeanSoftCompany, AuthHeader: LeanSoftHeader,
+					AuthValue: LeanSoftAuthValue, ReferenceGroupCode: "PYTY"}
+			}},
+		{Target: "dia", Mount: "/dia", handler: func(s *Sims) http.Handler { return s.DIA },
+			configure: func(cfg *config.Config, url string) {
+				cfg.DIA = config.DIA{URL: url + "/api/v3", Username: DIAUser, Password: DIAPassword, APIKey: DIAAPIKey,
+					FirmaKodu: DIAFirmaKodu, DonemKodu: DIADonemKodu}
+			}},
+	}
 }
 
 // ServeHTTP implements http.Handler.
@@ -65,11 +97,9 @@ func (s *Sims) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHT
 // Configure points cfg's targets at simulators served on base (e.g. http://127.0.0.1:8090).
 func Configure(cfg *config.Config, base string) {
 	base = strings.TrimRight(base, "/")
-	cfg.Licrus = config.Licrus{URL: base + "/licrus/api", AuthTicket: LicrusTicket}
-	cfg.LeanSoft = config.LeanSoft{URL: base + "/leansoft/api", CompanyID: LeanSoftCompany, AuthHeader: LeanSoftHeader,
-		AuthValue: LeanSoftAuthValue, ReferenceGroupCode: "PYTY"}
-	cfg.DIA = config.DIA{URL: base + "/dia/api/v3", Username: DIAUser, Password: DIAPassword, APIKey: DIAAPIKey,
-		FirmaKodu: DIAFirmaKodu, DonemKodu: DIADonemKodu}
+	for _, sim := range Simulators() {
+		sim.configure(cfg, base+sim.Mount)
+	}
 }
 
 // Serve starts the simulators on addr and returns the server and its base URL.

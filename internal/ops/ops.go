@@ -35,7 +35,7 @@ var (
 	ErrOption = errors.New("invalid option")
 )
 
-// Route is one line of the route table that Status reports on (callers pass app.Table).
+// Route is one line of the route table that Status reports on (callers pass the lines of routes.Table).
 type Route struct {
 	Name      string `json:"name"`
 	EventType string `json:"eventType"`
