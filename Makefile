@@ -32,16 +32,23 @@ test: vet chromium ## every test: go test -race, Prometheus rule tests, every fu
 	@if docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; then \
 	  $(COMPOSE) config -q && echo "docker-compose.yml: config ok"; else echo "no docker compose here: compose config not checked"; fi
 	FUZZTIME=$(CI_FUZZTIME) ./.ci/fuzz.sh
-	$(GO) run ./cmd/kopru-chaos --events 2000 --workers 3 --duration-limit 5m
+	$(CHAOS_TEST) -events 2000 -workers 3 -duration-limit 5m
 
 CI_FUZZTIME ?= 4s
 FUZZTIME    ?= 10s
 
+# The chaos run and the benchmarks are go test packages under test/ (TestChaos, TestOperator, …); each
+# skips unless its variable asks for it, so `go test ./...` never starts one. Their settings are the
+# test binary's flags, after -args. -timeout 0: every run bounds itself (-duration-limit, -run-timeout).
+CHAOS_TEST = KOPRU_CHAOS=1 $(GO) test -count=1 -timeout 0 -v -run '^TestChaos$$' ./test/chaos -args
+BENCH_TEST = KOPRU_BENCH=1 $(GO) test -count=1 -timeout 0 -v ./test/bench -args
+BENCH_ARGS = $(if $(EVENTS),-events $(EVENTS)) $(if $(ROUNDS),-rounds $(ROUNDS)) $(BENCH_FLAGS)
+
 fuzz: ## run every Go fuzz target for FUZZTIME each (default 10s; FUZZ_ONLY=regexp picks some, FUZZ_SAVE=1 keeps new corpus)
 	FUZZTIME=$(FUZZTIME) ./.ci/fuzz.sh
 
-chaos: ## chaos run: workers under vendor faults, SIGKILLs and nats-server restarts; checks exactly-once effects and log leaks
-	$(GO) run ./cmd/kopru-chaos --events $(or $(EVENTS),10000) --workers $(or $(WORKERS),3) $(if $(SEED),--seed $(SEED)) $(CHAOS_FLAGS)
+chaos: ## chaos run (test/chaos): workers under vendor faults, SIGKILLs and server restarts; EVENTS, WORKERS, SEED, CHAOS_FLAGS='-rate 200 -keep'
+	$(CHAOS_TEST) -events $(or $(EVENTS),10000) -workers $(or $(WORKERS),3) $(if $(SEED),-seed $(SEED)) $(CHAOS_FLAGS)
 
 bench-durability: ## the cost of fsync-always and R3 streams against the defaults
 	$(GO) run ./cmd/kopru-bench --durability

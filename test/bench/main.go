@@ -6,7 +6,7 @@
 //	go run ./cmd/kopru-bench [--events 10000] [--rounds 5] [--json]
 //	go run ./cmd/kopru-bench --durability
 //	go run ./cmd/kopru-bench --operator [--events 20000] [--rounds 3] (see operator.go)
-package main
+package bench
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package main
+package bench
 
 // The operator bench: Köprü as an operator runs it. The built `kopru` binary runs `kopru run` as its
 // own process, against a separate nats-server process and the Licrus simulator in a third process; the
