@@ -118,7 +118,7 @@ func (c *Client) PostJSON(ctx context.Context, operation, url string, body any, 
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(payload))
 	if err != nil {
-		return nil, &Error{Class: ClassNotSent, Reason: "config", Msg: "bad target URL: " + OneLine(err.Error()), Err: err}
+		return nil, &Error{Class: ClassNotSent, Reason: ReasonConfig, Msg: "bad target URL: " + OneLine(err.Error()), Err: err}
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("Accept", "application/json")
@@ -154,7 +154,7 @@ func (c *Client) PostJSON(ctx context.Context, operation, url string, body any, 
 	c.observe(operation, statusClass(resp.StatusCode), time.Since(start))
 	if err != nil {
 		// The vendor answered and then the connection broke: it has seen the whole request.
-		return nil, &Error{Class: ClassUnknown, Reason: "reset", Status: strconv.Itoa(resp.StatusCode),
+		return nil, &Error{Class: ClassUnknown, Reason: ReasonReset, Status: strconv.Itoa(resp.StatusCode),
 			Msg: "connection broke while reading the answer: " + OneLine(err.Error()), Err: err}
 	}
 	r := &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}
@@ -182,23 +182,23 @@ func statusClass(code int) string {
 // transportError classifies a failure of http.Client.Do. wrote says whether the whole request had been
 // written to the connection when it failed.
 func transportError(err error, wrote bool) *Error {
-	reason := "transport"
+	reason := ReasonTransport
 	var ne net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
-		reason = "timeout"
+		reason = ReasonTimeout
 	case errors.Is(err, context.Canceled):
-		reason = "canceled"
+		reason = ReasonCanceled
 	}
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Op == "dial" {
 		wrote = false
-		reason = "dial"
+		reason = ReasonDial
 	}
 	var de *net.DNSError
 	if errors.As(err, &de) {
 		wrote = false
-		reason = "dns"
+		reason = ReasonDNS
 	}
 	msg := OneLine(unwrapURL(err).Error())
 	if !wrote {
@@ -232,22 +232,29 @@ func ClassifyStatus(code int, h http.Header) *Error {
 		} else if err == nil && h.Get("Location") != "" {
 			where = "to a path on the same host"
 		}
-		return &Error{Class: ClassRejected, Reason: "redirect", Status: st,
+		return &Error{Class: ClassRejected, Reason: ReasonRedirect, Status: st,
 			Msg: fmt.Sprintf("vendor answered %d %s (%s); not followed: Köprü follows only same-origin 307/308 redirects, "+
 				"so credentials never go to another host; check the target URL", code, http.StatusText(code), where)}
 	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable || code == http.StatusRequestTimeout:
-		return &Error{Class: ClassRetryable, Reason: "http_" + st, Status: st, RetryAfter: ra,
+		return &Error{Class: ClassRetryable, Reason: retryStatus[code], Status: st, RetryAfter: ra,
 			Msg: fmt.Sprintf("vendor answered %d %s", code, http.StatusText(code))}
 	case code >= 500 && hasRA:
-		return &Error{Class: ClassRetryable, Reason: "http_5xx", Status: st, RetryAfter: ra,
+		return &Error{Class: ClassRetryable, Reason: ReasonHTTP5xx, Status: st, RetryAfter: ra,
 			Msg: fmt.Sprintf("vendor answered %d %s with Retry-After", code, http.StatusText(code))}
 	case code >= 500:
-		return &Error{Class: ClassUnknown, Reason: "http_5xx", Status: st,
+		return &Error{Class: ClassUnknown, Reason: ReasonHTTP5xx, Status: st,
 			Msg: fmt.Sprintf("vendor answered %d %s; it may have acted before failing", code, http.StatusText(code))}
 	default:
-		return &Error{Class: ClassRejected, Reason: "http_4xx", Status: st,
+		return &Error{Class: ClassRejected, Reason: ReasonHTTP4xx, Status: st,
 			Msg: fmt.Sprintf("vendor refused the request: %d %s", code, http.StatusText(code))}
 	}
+}
+
+// retryStatus are the reasons of the statuses that always ask to retry.
+var retryStatus = map[int]Reason{
+	http.StatusRequestTimeout:     ReasonHTTP408,
+	http.StatusTooManyRequests:    ReasonHTTP429,
+	http.StatusServiceUnavailable: ReasonHTTP503,
 }
 
 // MaxRetryAfter is the longest Retry-After read: larger values (up to any number of digits) read as

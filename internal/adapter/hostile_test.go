@@ -156,7 +156,8 @@ func TestUnwell(t *testing.T) {
 		{ClassifyStatus(400, http.Header{}), false},
 		{ClassifyStatus(307, http.Header{"Location": {"http://elsewhere/"}}), false},
 		{&Error{Class: ClassUnknown, Reason: "vendor_5xx", Status: "501", PerRecord: true}, false},
-		{&Error{Class: ClassRetryable, Reason: "session"}, false},
+		{&Error{Class: ClassRetryable, Reason: ReasonSession, Err: ErrSessionEnded}, false},
+		{&Error{Class: ClassRetryable, Reason: ReasonSession}, true}, // the reason is a label, not the signal
 		{&Error{Class: ClassInvalid, Reason: ReasonHeader}, false},
 		{&Error{Class: ClassRejected}, false},
 	}

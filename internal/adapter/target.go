@@ -1,4 +1,4 @@
-// Package target holds what every vendor adapter shares: the Target contract the worker calls, the
+// Package adapter holds what every vendor adapter shares: the Target contract the worker calls, the
 // error classes of DESIGN.md "The hard part", and the HTTP plumbing that classifies transport failures.
 //
 // An adapter is a pure mapping (event data → vendor request, vendor response → Result or *Error) plus a
@@ -53,11 +53,11 @@ func (c Class) String() string {
 }
 
 // Error is a classified failure of one call. Msg is one line for an operator and never holds a secret;
-// Reason is a short label from a fixed set (it becomes a metric label); Status is the HTTP status or
+// Reason is a label from the fixed set Reasons lists (fit for a metric label); Status is the HTTP status or
 // the vendor's code when there is one.
 type Error struct {
 	Class      Class
-	Reason     string
+	Reason     Reason
 	Status     string
 	Msg        string
 	RetryAfter time.Duration
@@ -65,7 +65,9 @@ type Error struct {
 	// zaten kullanılıyor", a body code with a message). Whatever the class says for the event, such an
 	// answer says nothing about the vendor's health: it never moves the circuit breaker.
 	PerRecord bool
-	Err       error
+	// Err is the cause, for errors.Is and errors.As: a transport error, or a sentinel such as
+	// ErrSessionEnded or a vendor package's own.
+	Err error
 }
 
 func (e *Error) Error() string {
@@ -77,28 +79,21 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Reasons of failures that come from the event or Köprü itself, not from the vendor: they never count
-// against a target's health.
-const (
-	ReasonHeader = "header" // a header value (from the event, e.g. its traceparent) Go refuses to send
-	ReasonEncode = "encode" // the request body cannot be encoded
-)
-
 // Unwell reports whether err says the vendor itself is unwell, the only kind of failure that may move
 // a circuit breaker: a transport failure (not reachable, timeout, reset), a 429/503/408 or other
 // "not now" answer, or a 5xx without a record-level message. A success, a refusal, an invalid event, a
-// per-record answer (Error.PerRecord), an expired session or a request Köprü refused to send
-// (ReasonHeader, ReasonEncode) is not.
+// per-record answer (Error.PerRecord), a session the vendor ended (ErrSessionEnded) or a request Köprü
+// refused to send (ReasonHeader, ReasonEncode) is not.
 func Unwell(err error) bool {
 	if err == nil {
 		return false
 	}
 	te := AsError(err)
-	if te.PerRecord {
+	if te.PerRecord || errors.Is(err, ErrSessionEnded) {
 		return false
 	}
 	switch te.Reason {
-	case "session", ReasonHeader, ReasonEncode:
+	case ReasonHeader, ReasonEncode:
 		return false
 	}
 	switch te.Class {
@@ -109,13 +104,13 @@ func Unwell(err error) bool {
 }
 
 // Errorf builds an *Error of class c; the message is flattened to one line.
-func Errorf(c Class, reason, format string, args ...any) *Error {
+func Errorf(c Class, reason Reason, format string, args ...any) *Error {
 	return &Error{Class: c, Reason: reason, Msg: OneLine(fmt.Sprintf(format, args...))}
 }
 
 // Invalid is shorthand for a ClassInvalid error, the answer of a mapping that refuses an event.
 func Invalid(format string, args ...any) *Error {
-	return Errorf(ClassInvalid, "invalid", format, args...)
+	return Errorf(ClassInvalid, ReasonInvalid, format, args...)
 }
 
 // AsError returns the *Error inside err. An error that carries none is treated as an unknown outcome,
@@ -125,7 +120,7 @@ func AsError(err error) *Error {
 	if errors.As(err, &te) {
 		return te
 	}
-	return &Error{Class: ClassUnknown, Reason: "unclassified", Msg: OneLine(err.Error()), Err: err}
+	return &Error{Class: ClassUnknown, Reason: ReasonUnclassified, Msg: OneLine(err.Error()), Err: err}
 }
 
 // OneLine is redact.OneLine: whitespace runs (newlines included) collapse to single spaces and the

@@ -22,7 +22,7 @@ import (
 // the doc's example request with its white space removed.
 func leanSoftDocEvent(t testing.TB) (*event.Envelope, []byte) {
 	t.Helper()
-	dir := filepath.Join("..", "target", "leansoft", "testdata")
+	dir := filepath.Join("..", "adapter", "leansoft", "testdata")
 	data, err := os.ReadFile(filepath.Join(dir, "doc-example.event.json"))
 	if err != nil {
 		t.Fatal(err)

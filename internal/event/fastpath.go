@@ -1,11 +1,7 @@
 package event
 
 import (
-	"bytes"
-	"encoding/json"
 	"math/big"
-	"regexp"
-	"unicode/utf8"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -24,6 +20,9 @@ import (
 // tree and the library's per-node bookkeeping (error locations, evaluated-property sets): a valid event
 // is validated with no allocation (`go test -bench Validate ./internal/event`).
 // FuzzFastPath checks it never accepts what the library refuses.
+//
+// This file builds it from the compiled schema; fastpath_valid.go checks a document against it, and
+// fastpath_walk.go steps through the document's bytes.
 type fastSchema struct {
 	types      map[string]bool // the JSON types allowed; nil: any
 	ref        *fastSchema
@@ -110,6 +109,9 @@ func (f *fastSchema) reaches(bad func(*fastSchema) bool, seen map[*fastSchema]bo
 	return false
 }
 
+// compileFast builds the fast path of s and what it reaches; seen holds the nodes built so far (a
+// recursive $ref finds its node there). It returns nil when s, or a schema it needs, uses a keyword
+// or a bound the fast path does not cover; a node already built for s is then marked broken.
 func compileFast(s *jsonschema.Schema, seen map[*jsonschema.Schema]*fastSchema) *fastSchema {
 	if f, ok := seen[s]; ok {
 		if f.broken {
@@ -237,230 +239,3 @@ func intBound(r *big.Rat) (*int64, bool) {
 	v := r.Num().Int64()
 	return &v, true
 }
-
-// validJSON reports whether the document data is certainly valid. It reads the bytes directly, with
-// no tree built and no allocation: data must be valid UTF-8 and valid JSON (checked here), so the
-// walk below only ever meets well-formed values. A string or a key with an escape sequence is left
-// to the library (which compares unescaped text); so is a number that is not a plain integer.
-func (f *fastSchema) validJSON(data []byte) bool {
-	if !utf8.Valid(data) || !json.Valid(data) {
-		return false
-	}
-	w := walker{b: data}
-	w.ws()
-	return f.validRaw(w.value())
-}
-
-// validRaw reports whether v, the bytes of one well-formed JSON value, is certainly valid.
-func (f *fastSchema) validRaw(v []byte) bool {
-	if f.ref != nil && !f.ref.validRaw(v) {
-		return false
-	}
-	for _, c := range f.allOf {
-		if !c.validRaw(v) {
-			return false
-		}
-	}
-	if len(f.anyOf) > 0 {
-		found := false
-		for _, c := range f.anyOf {
-			if c.validRaw(v) {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
-	}
-	switch v[0] {
-	case '{':
-		return !f.hasEnum && f.allows("object") && f.validObject(v)
-	case '[':
-		return !f.hasEnum && f.allows("array") && f.validArray(v)
-	case '"':
-		raw := v[1 : len(v)-1]
-		if bytes.IndexByte(raw, '\\') >= 0 || !f.allows("string") {
-			return false // escapes: the library compares the unescaped text
-		}
-		if f.minLength > 0 || f.maxLength >= 0 {
-			n := utf8.RuneCount(raw)
-			if n < f.minLength || (f.maxLength >= 0 && n > f.maxLength) {
-				return false
-			}
-		}
-		if f.pattern != nil {
-			if re, ok := f.pattern.(*regexp.Regexp); ok {
-				if !re.Match(raw) {
-					return false
-				}
-			} else if !f.pattern.MatchString(string(raw)) {
-				return false
-			}
-		}
-		return !f.hasEnum || f.inEnum(func(e any) bool { s, ok := e.(string); return ok && s == string(raw) })
-	case 't', 'f':
-		b := v[0] == 't'
-		return f.allows("boolean") && (!f.hasEnum || f.inEnum(func(e any) bool { eb, ok := e.(bool); return ok && eb == b }))
-	case 'n':
-		return f.allows("null") && (!f.hasEnum || f.inEnum(func(e any) bool { return e == nil }))
-	}
-	n, ok := plainInt(v)
-	if !ok || f.hasEnum || (!f.allows("integer") && !f.allows("number")) {
-		return false // a fraction, an exponent, a huge integer: the library decides
-	}
-	return (f.min == nil || n >= *f.min) && (f.max == nil || n <= *f.max)
-}
-
-func (f *fastSchema) validObject(v []byte) bool {
-	if len(f.required) > 64 {
-		return false
-	}
-	var have uint64 // bit i: required[i] is present
-	w := walker{b: v, i: 1}
-	for {
-		w.ws()
-		if w.b[w.i] == '}' {
-			break
-		}
-		key := w.value()
-		key = key[1 : len(key)-1]
-		if bytes.IndexByte(key, '\\') >= 0 {
-			return false // an escaped key: the library unescapes it
-		}
-		w.ws()
-		w.i++ // ':'
-		w.ws()
-		val := w.value()
-		for i, r := range f.required {
-			if r == string(key) {
-				have |= 1 << i
-			}
-		}
-		if ps, declared := f.properties[string(key)]; declared {
-			if !ps.validRaw(val) {
-				return false
-			}
-		} else if f.noExtra || (f.extra != nil && !f.extra.validRaw(val)) {
-			return false
-		}
-		w.ws()
-		if w.b[w.i] == ',' {
-			w.i++
-		}
-	}
-	return have == 1<<len(f.required)-1
-}
-
-func (f *fastSchema) validArray(v []byte) bool {
-	n := 0
-	w := walker{b: v, i: 1}
-	for {
-		w.ws()
-		if w.b[w.i] == ']' {
-			break
-		}
-		it := w.value()
-		n++
-		if f.items != nil && !f.items.validRaw(it) {
-			return false
-		}
-		w.ws()
-		if w.b[w.i] == ',' {
-			w.i++
-		}
-	}
-	return n >= f.minItems && (f.maxItems < 0 || n <= f.maxItems)
-}
-
-func (f *fastSchema) inEnum(eq func(any) bool) bool {
-	for _, e := range f.enum {
-		if eq(e) {
-			return true
-		}
-	}
-	return false
-}
-
-// plainInt parses an integer written without fraction or exponent that fits an int64 comfortably.
-func plainInt(v []byte) (int64, bool) {
-	neg := v[0] == '-'
-	if neg {
-		v = v[1:]
-	}
-	if len(v) == 0 || len(v) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range v {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
-}
-
-// walker steps through well-formed JSON (json.Valid said so).
-type walker struct {
-	b []byte
-	i int
-}
-
-func (w *walker) ws() {
-	for w.i < len(w.b) && (w.b[w.i] == ' ' || w.b[w.i] == '\t' || w.b[w.i] == '\n' || w.b[w.i] == '\r') {
-		w.i++
-	}
-}
-
-// value returns the bytes of the value starting at w.i and moves past it.
-func (w *walker) value() []byte {
-	start := w.i
-	switch w.b[w.i] {
-	case '"':
-		w.str()
-	case '{', '[':
-		depth := 0
-		for {
-			switch w.b[w.i] {
-			case '"':
-				w.str()
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-			}
-			w.i++
-			if depth == 0 {
-				return w.b[start:w.i]
-			}
-		}
-	default: // a number or a literal
-		for w.i < len(w.b) {
-			switch w.b[w.i] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return w.b[start:w.i]
-			}
-			w.i++
-		}
-	}
-	return w.b[start:w.i]
-}
-
-// str moves past the string starting at w.i.
-func (w *walker) str() {
-	w.i++
-	for w.b[w.i] != '"' {
-		if w.b[w.i] == '\\' {
-			w.i++
-		}
-		w.i++
-	}
-	w.i++
-}
-
-func (f *fastSchema) allows(typ string) bool { return f.types == nil || f.types[typ] }

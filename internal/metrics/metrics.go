@@ -83,6 +83,7 @@ type Metrics struct {
 	Events          *prometheus.CounterVec   // route, result
 	Attempts        *prometheus.CounterVec   // route
 	Retries         *prometheus.CounterVec   // route, reason
+	CallFailures    *prometheus.CounterVec   // route, class, reason: adapter.Reason, a fixed set
 	TargetDuration  *prometheus.HistogramVec // target, operation, status_class
 	Inflight        *prometheus.GaugeVec     // route
 	Pending         *prometheus.GaugeVec     // route
@@ -115,6 +116,8 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Calls made to a target per route, retries included."}, []string{"route"}),
 		Retries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_retries_total",
 			Help: "Retries per route and reason."}, []string{"route", "reason"}),
+		CallFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_call_failures_total",
+			Help: "Failed vendor calls and natural-key lookups per route, error class and reason (a fixed set; circuit_open and limit are the guard refusing before a call)."}, []string{"route", "class", "reason"}),
 		TargetDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kopru_target_request_duration_seconds",
 			Help:    "Duration of vendor HTTP requests.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}},
@@ -143,7 +146,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kopru_build_info",
 			Help: "Always 1; labels say what was built."}, []string{"version", "goversion", "commit"}),
 	}
-	reg.MustRegister(m.EventsReceived, m.Events, m.Attempts, m.Retries, m.TargetDuration, m.Inflight, m.Pending,
+	reg.MustRegister(m.EventsReceived, m.Events, m.Attempts, m.Retries, m.CallFailures, m.TargetDuration, m.Inflight, m.Pending,
 		m.AckPending, m.DLQMessages, m.DLQOldestAge, m.EndToEnd, m.Circuit, m.CallNumberParse, m.CheckWarnings, m.LedgerOps, m.BuildInfo)
 	m.TraceparentDropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kopru_traceparent_dropped_total",
 		Help: "Events whose traceparent was not W3C trace context; it was dropped and the event handled without it."}, []string{"route"})

@@ -494,10 +494,3 @@ func TestStatus(t *testing.T) {
 		t.Fatalf("targets %v", st.Targets)
 	}
 }
-
-func TestParseCircuit(t *testing.T) {
-	got, err := parseCircuit(strings.NewReader("# HELP x\nkopru_circuit_state{target=\"dia\"} 1\nkopru_circuit_state{a=\"b\",target=\"licrus\"} 0\nother 3\n"))
-	if err != nil || fmt.Sprint(got) != "map[dia:1 licrus:0]" {
-		t.Fatalf("%v %v", got, err)
-	}
-}

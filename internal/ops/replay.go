@@ -1,13 +1,10 @@
 package ops
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -21,41 +18,6 @@ import (
 	"github.com/kopru/kopru/internal/ledger"
 )
 
-// Results of one item of a replay or purge.
-const (
-	ResultReplayed       = "replayed"         // republished, acknowledged, dead letter deleted
-	ResultWouldReplay    = "would-replay"     // dry run
-	ResultSkipped        = "skipped"          // not touched (ambiguous without the flag, gone, bad subject)
-	ResultFailed         = "failed"           // republish failed: the dead letter is still there
-	ResultNotDeleted     = "republished-kept" // republish acknowledged, delete failed: the dead letter stays; replaying it again is deduplicated
-	ResultPurged         = "purged"
-	ResultWouldPurge     = "would-purge"
-	ResultPurgeFailed    = "purge-failed"
-	ResultAlreadyReplay  = "replayed-duplicate" // JetStream already had this replay (an earlier run); dead letter deleted
-	ResultAlreadyRemoved = "gone"               // someone else replayed or purged it meanwhile
-)
-
-// Item is what happened to one dead letter.
-type Item struct {
-	ID      uint64           `json:"id"`
-	Route   string           `json:"route"`
-	EventID string           `json:"eventId"`
-	Class   deadletter.Class `json:"class"`
-	Result  string           `json:"result"`
-	Reason  string           `json:"reason,omitempty"`
-	// ReplayMsgID is the Nats-Msg-Id of the republished event.
-	ReplayMsgID string `json:"replayMsgId,omitempty"`
-}
-
-// Progress is told about each finished item: done of total so far.
-type Progress func(done, total int, it Item)
-
-// Edit replaces the event of a single dead letter before it is replayed.
-type Edit struct {
-	Event []byte // the whole edited CloudEvents envelope
-	By    string // who edited it (recorded in Kopru-Edited-By and the log)
-}
-
 // ReplayOptions say what to replay and how.
 type ReplayOptions struct {
 	Filter
@@ -65,37 +27,6 @@ type ReplayOptions struct {
 	Progress       Progress // optional
 	Edit           *Edit    // only with exactly one id
 	By             string   // who replays (recorded in the ledger entry for the event's status); "" = "unknown"
-}
-
-// Report sums up a replay or purge.
-type Report struct {
-	DryRun   bool           `json:"dryRun"`
-	Selected int            `json:"selected"`
-	Counts   map[string]int `json:"counts"` // by result
-	Items    []Item         `json:"items"`
-}
-
-func (r *Report) add(it Item) {
-	r.Items = append(r.Items, it)
-	r.Counts[it.Result]++
-}
-
-// OK reports whether nothing failed.
-func (r *Report) OK() bool {
-	return r.Counts[ResultFailed] == 0 && r.Counts[ResultNotDeleted] == 0 && r.Counts[ResultPurgeFailed] == 0
-}
-
-// Select returns the dead letters a replay or purge with f would touch, oldest first. It refuses an
-// empty filter unless f.All.
-func (o *Ops) Select(ctx context.Context, f Filter) ([]DeadLetter, error) {
-	if f.Empty() && !f.All {
-		return nil, ErrNoFilter
-	}
-	res, err := o.scan(ctx, f)
-	if err != nil {
-		return nil, err
-	}
-	return res.Items, nil
 }
 
 // ReplayMsgID is the Nats-Msg-Id of the replay of dead letter seq of event eventID
@@ -202,6 +133,8 @@ func (o *Ops) Replay(ctx context.Context, ro ReplayOptions) (*Report, error) {
 	return rep, nil
 }
 
+// replayOne replays dead letter d (Replay describes the steps) and says what became of it; it never
+// deletes a dead letter whose republish was not acknowledged.
 func (o *Ops) replayOne(ctx context.Context, d DeadLetter, ro ReplayOptions) Item {
 	it := Item{ID: d.ID, Route: d.Route, EventID: d.EventID, Class: d.Class}
 	if d.Class == deadletter.Ambiguous && !ro.AllowAmbiguous {
@@ -305,24 +238,6 @@ func (o *Ops) replayOne(ctx context.Context, d DeadLetter, ro ReplayOptions) Ite
 	return it
 }
 
-// originalEvent is a dead letter's event as a structured-mode document: its payload, or for a
-// binary-mode event (ce-* headers, the data as payload) the two put together, so that an edit is
-// compared with the whole event.
-func originalEvent(m *jetstream.RawStreamMsg) []byte {
-	if !event.IsBinary(m.Header) {
-		return m.Data
-	}
-	env, err := event.DecodeMessage(m.Header, m.Data)
-	if err != nil {
-		return m.Data
-	}
-	b, err := env.Marshal()
-	if err != nil {
-		return m.Data
-	}
-	return b
-}
-
 // resetLedger makes the ledger entry of (route, event id) say "run again" when it records the dead
 // letter (or is missing): state retrying with no calls counted, so the replay gets a fresh retry
 // budget, while the attempt history stays and rec is added to its replays (GET /v1/events/{id}). An
@@ -352,128 +267,4 @@ func (o *Ops) resetLedger(ctx context.Context, d DeadLetter, rec ledger.Replay) 
 		return "", fmt.Errorf("ledger reset failed, dead letter kept: %w", err)
 	}
 	return "", nil
-}
-
-// checkEdit validates an edited envelope against the dead letter: it must decode, keep the event id
-// and type, and its data must satisfy the type's schema. It returns the compacted bytes and the
-// changed fields.
-func (o *Ops) checkEdit(d DeadLetter, orig, edited []byte) ([]byte, []string, error) {
-	env, err := event.Decode(bytes.TrimSpace(edited))
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %s", ErrEdit, event.Reason(err))
-	}
-	wantID := d.EventID // the caller set it from the stored event (storedEventID)
-	if env.ID != wantID {
-		return nil, nil, fmt.Errorf("%w: the event id must stay %q (got %q)", ErrEdit, wantID, env.ID)
-	}
-	if typ := strings.TrimPrefix(d.OriginalSubject, event.EventsPrefix); env.Type != typ {
-		return nil, nil, fmt.Errorf("%w: type %q does not match the original subject %s", ErrEdit, env.Type, d.OriginalSubject)
-	}
-	if err := o.schemas.Validate(env.Type, env.Data); err != nil {
-		var se *event.SchemaError
-		if errors.As(err, &se) {
-			return nil, nil, fmt.Errorf("%w: %s", ErrEdit, strings.Join(se.Problems, "; "))
-		}
-		return nil, nil, fmt.Errorf("%w: %s", ErrEdit, event.Reason(err))
-	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, bytes.TrimSpace(edited)); err != nil {
-		return nil, nil, fmt.Errorf("%w: %v", ErrEdit, err)
-	}
-	fields := Changed(orig, buf.Bytes())
-	if len(fields) == 0 {
-		return nil, nil, fmt.Errorf("%w: nothing was changed", ErrEdit)
-	}
-	return buf.Bytes(), fields, nil
-}
-
-// Changed lists the JSON paths ("/data/customer/city") whose values differ between a and b. Arrays
-// are compared whole. Numbers are compared as written, since the mappings read them that way
-// (`2.0` and `1e3` are refused where `2` and `1000` are accepted): `2.0` edited to `2` is a change.
-// When a is not JSON it returns ["/"].
-func Changed(a, b []byte) []string {
-	var va, vb any
-	if decodeNumbers(a, &va) != nil || decodeNumbers(b, &vb) != nil {
-		return []string{"/"}
-	}
-	var out []string
-	var walk func(path string, x, y any)
-	walk = func(path string, x, y any) {
-		mx, okx := x.(map[string]any)
-		my, oky := y.(map[string]any)
-		if okx && oky {
-			keys := map[string]bool{}
-			for k := range mx {
-				keys[k] = true
-			}
-			for k := range my {
-				keys[k] = true
-			}
-			for k := range keys {
-				walk(path+"/"+k, mx[k], my[k])
-			}
-			return
-		}
-		if !reflect.DeepEqual(x, y) {
-			if path == "" {
-				path = "/"
-			}
-			out = append(out, path)
-		}
-	}
-	walk("", va, vb)
-	sort.Strings(out)
-	return out
-}
-
-// PurgeOptions say what to purge.
-type PurgeOptions struct {
-	Filter
-	DryRun   bool
-	Progress Progress
-}
-
-// Purge deletes the selected dead letters (nothing else: the ledger keeps recording them as dead).
-func (o *Ops) Purge(ctx context.Context, po PurgeOptions) (*Report, error) {
-	items, err := o.Select(ctx, po.Filter)
-	if err != nil {
-		return nil, err
-	}
-	rep := &Report{DryRun: po.DryRun, Selected: len(items), Counts: map[string]int{}, Items: []Item{}}
-	for i, d := range items {
-		if err := ctx.Err(); err != nil {
-			return rep, err
-		}
-		it := Item{ID: d.ID, Route: d.Route, EventID: d.EventID, Class: d.Class, Result: ResultPurged}
-		if po.DryRun {
-			it.Result = ResultWouldPurge
-		} else if err := o.deleteMsg(ctx, d.ID); err != nil {
-			if errors.Is(err, jetstream.ErrMsgNotFound) {
-				it.Result = ResultAlreadyRemoved
-			} else {
-				it.Result, it.Reason = ResultPurgeFailed, err.Error()
-			}
-		}
-		rep.add(it)
-		if po.Progress != nil {
-			po.Progress(i+1, len(items), it)
-		}
-	}
-	if !po.DryRun {
-		o.log.Info("dead letters purged", zap.Int("selected", len(items)), zap.Any("counts", rep.Counts))
-	}
-	return rep, nil
-}
-
-// decodeNumbers unmarshals b into v keeping numbers as json.Number (their text).
-func decodeNumbers(b []byte, v *any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("trailing data")
-	}
-	return nil
 }

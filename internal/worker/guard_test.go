@@ -72,7 +72,7 @@ func TestBreakerOutcome(t *testing.T) {
 		{&adapter.Error{Class: adapter.ClassRejected}, callOK},
 		{&adapter.Error{Class: adapter.ClassInvalid}, callNeutral},
 		{&adapter.Error{Class: adapter.ClassRetryable}, callFailed},
-		{&adapter.Error{Class: adapter.ClassRetryable, Reason: "session"}, callNeutral},
+		{&adapter.Error{Class: adapter.ClassRetryable, Reason: adapter.ReasonSession, Err: adapter.ErrSessionEnded}, callNeutral},
 		{&adapter.Error{Class: adapter.ClassNotSent}, callFailed},
 		{&adapter.Error{Class: adapter.ClassUnknown}, callFailed},
 		{errors.New("plain"), callFailed},
@@ -124,10 +124,9 @@ func TestGuardConcurrencyAndRate(t *testing.T) {
 
 func TestBackoffGrowsWithJitterAndCap(t *testing.T) {
 	p := Policy{InitialInterval: 100 * time.Millisecond, MaxInterval: time.Second}.WithDefaults()
-	b := newBackoff(p)
 	prevMax := time.Duration(0)
 	for i := 0; i < 10; i++ {
-		d := b.NextBackOff()
+		d := backoffAfter(p, i+1)
 		base := min(p.InitialInterval<<i, p.MaxInterval)
 		if d < base/2 || d > base*3/2 {
 			t.Fatalf("step %d: %v outside %v ±50%%", i, d, base)

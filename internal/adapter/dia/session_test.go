@@ -260,6 +260,10 @@ func TestSessionRefusedAfterRelogin(t *testing.T) {
 			if te.Class != tc.class || !errors.Is(err, tc.is) || !strings.Contains(te.Msg, tc.msg) {
 				t.Fatalf("got %v (class %s)", err, te.Class)
 			}
+			// Only a session DİA ended carries the adapter's signal; missing rights are an answer.
+			if ended := errors.Is(err, adapter.ErrSessionEnded); ended != (tc.is == ErrSession) || adapter.Unwell(err) {
+				t.Fatalf("errors.Is(err, adapter.ErrSessionEnded) = %v, Unwell = %v", ended, adapter.Unwell(err))
+			}
 			e.noSecrets(t, err.Error())
 			if e.sim.Logins() != 2 || e.sim.EkleCalls() != 2 {
 				t.Fatalf("logins %d, ekle calls %d; want 2 and 2 (one re-login, one repeat)", e.sim.Logins(), e.sim.EkleCalls())

@@ -109,7 +109,7 @@ type saveItem struct {
 //     the vendor's Message when its body has one.
 func (t *Target) Call(ctx context.Context, req adapter.Request) (adapter.Result, error) {
 	if t.cfgErr != nil {
-		return adapter.Result{}, &adapter.Error{Class: adapter.ClassNotSent, Reason: "config", Msg: adapter.OneLine(t.cfgErr.Error()), Err: t.cfgErr}
+		return adapter.Result{}, &adapter.Error{Class: adapter.ClassNotSent, Reason: adapter.ReasonConfig, Msg: adapter.OneLine(t.cfgErr.Error()), Err: t.cfgErr}
 	}
 	body, warns, err := MapWarn(req.Data, t.cfg)
 	if err != nil {
@@ -162,7 +162,7 @@ func decodeAnswer(resp *adapter.Response, secrets ...string) (adapter.Result, er
 	err := json.Unmarshal(resp.Body, &r)
 	r.Message = adapter.Scrub(r.Message, secrets...) // a vendor that echoes the auth value must not put it in our logs
 	if err != nil || r.Result == nil {
-		return adapter.Result{}, &adapter.Error{Class: adapter.ClassUnknown, Reason: "undecodable", Status: status, Err: err,
+		return adapter.Result{}, &adapter.Error{Class: adapter.ClassUnknown, Reason: adapter.ReasonUndecodable, Status: status, Err: err,
 			Msg: "Lean Soft answered " + status + " with a body that is not its Result envelope; the customer may have been created: check Lean Soft before replaying"}
 	}
 	if !*r.Result {
@@ -170,7 +170,7 @@ func decodeAnswer(resp *adapter.Response, secrets ...string) (adapter.Result, er
 		if msg == "" {
 			msg = "(no message)"
 		}
-		return adapter.Result{}, &adapter.Error{Class: adapter.ClassRejected, Reason: "vendor_rejected", Status: status,
+		return adapter.Result{}, &adapter.Error{Class: adapter.ClassRejected, Reason: adapter.ReasonVendorRejected, Status: status,
 			Msg: adapter.OneLine("Lean Soft refused the customer: " + msg)}
 	}
 	var item saveItem
@@ -179,7 +179,7 @@ func decodeAnswer(resp *adapter.Response, secrets ...string) (adapter.Result, er
 	}
 	id := strings.TrimSpace(item.CustomerID)
 	if id == "" {
-		return adapter.Result{}, &adapter.Error{Class: adapter.ClassUnknown, Reason: "undecodable", Status: status,
+		return adapter.Result{}, &adapter.Error{Class: adapter.ClassUnknown, Reason: adapter.ReasonUndecodable, Status: status,
 			Msg: adapter.OneLine("Lean Soft answered Result:true without a CustomerID (" + r.Message + "); the customer was probably created: find it by its integration code before replaying")}
 	}
 	return adapter.Result{Fields: map[string]any{"customerId": id, "message": r.Message}}, nil

@@ -160,7 +160,7 @@ func TestCallClassification(t *testing.T) {
 		mutate  func(cfg *Config)
 		data    func(t testing.TB) []byte
 		class   adapter.Class
-		reason  string
+		reason  adapter.Reason
 		status  string
 		msg     string // in the message
 		created int    // customers the simulator holds afterwards

@@ -3,7 +3,6 @@ package leansoft
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -12,135 +11,6 @@ import (
 
 	"github.com/kopru/kopru/internal/adapter"
 )
-
-// Body is the CustomerSave request body, {"Customer":{…}}.
-type Body struct {
-	Customer Customer `json:"Customer"`
-}
-
-// Customer is the Customer object of CustomerSave, field for field as the vendor doc names them and in
-// its order. Empty optional fields are omitted.
-//
-// Wire types follow the doc's example request where it and the doc's table disagree:
-// CustomerOrganizationType is sent as a string of one digit ("0"–"8") and CustomerCurrencyCode as a
-// string ("TRY"), although the table says integer for both. CustomerRecordType and the numeric user
-// fields are JSON numbers, as in the example.
-type Customer struct {
-	CustomerName                            string         `json:"CustomerName"`
-	CustomerRecordType                      int            `json:"CustomerRecordType"`
-	CustomerOrganizationType                string         `json:"CustomerOrganizationType,omitempty"`
-	CustomerReferenceGroupCode              string         `json:"CustomerReferenceGroupCode"`
-	CustomerCurrencyCode                    string         `json:"CustomerCurrencyCode"`
-	CustomerCountryName                     string         `json:"CustomerCountryName"`
-	CustomerCityName                        string         `json:"CustomerCityName"`
-	CustomerDistrictName                    string         `json:"CustomerDistrictName"`
-	CustomerNeighborhood                    string         `json:"CustomerNeighborhood"`
-	CustomerStreet1                         string         `json:"CustomerStreet1,omitempty"`
-	CustomerStreet2                         string         `json:"CustomerStreet2,omitempty"`
-	CustomerBuildingName                    string         `json:"CustomerBuildingName,omitempty"`
-	CustomerBuildingNumber                  string         `json:"CustomerBuildingNumber,omitempty"`
-	CustomerApartmentNumber                 string         `json:"CustomerApartmentNumber,omitempty"`
-	CustomerPostalCode                      string         `json:"CustomerPostalCode,omitempty"`
-	CustomerPhone1                          string         `json:"CustomerPhone1,omitempty"`
-	CustomerPhone2                          string         `json:"CustomerPhone2,omitempty"`
-	CustomerEmail                           string         `json:"CustomerEmail,omitempty"`
-	CustomerTaxNo                           string         `json:"CustomerTaxNo"`
-	CustomerTaxOffice                       string         `json:"CustomerTaxOffice,omitempty"`
-	CustomerElectronicArchiveBillEmail      string         `json:"CustomerElectronicArchiveBillEmail,omitempty"`
-	CustomerUserText1                       string         `json:"CustomerUserText1,omitempty"`
-	CustomerUserText2                       string         `json:"CustomerUserText2,omitempty"`
-	CustomerUserText3                       string         `json:"CustomerUserText3,omitempty"`
-	CustomerUserNumeric1                    *int64         `json:"CustomerUserNumeric1,omitempty"`
-	CustomerUserNumeric2                    *int64         `json:"CustomerUserNumeric2,omitempty"`
-	CustomerUserNumeric3                    *int64         `json:"CustomerUserNumeric3,omitempty"`
-	CustomerIntegrationCompanyCode          string         `json:"CustomerIntegrationCompanyCode,omitempty"`
-	CustomerTradeRegistrationNumber         string         `json:"CustomerTradeRegistrationNumber,omitempty"`
-	CustomerCentralRegistrationSystemNumber string         `json:"CustomerCentralRegistrationSystemNumber,omitempty"`
-	CustomerChamberRegistrationNumber       string         `json:"CustomerChamberRegistrationNumber,omitempty"`
-	CustomerBranchCode                      string         `json:"CustomerBranchCode,omitempty"`
-	CustomerUsers                           []CustomerUser `json:"CustomerUsers,omitempty"`
-}
-
-// CustomerUser is one element of CustomerUsers.
-type CustomerUser struct {
-	CustomerUserName                 string `json:"CustomerUserName"`
-	CustomerUserSurname              string `json:"CustomerUserSurname"`
-	CustomerUserPosition             string `json:"CustomerUserPosition,omitempty"`
-	CustomerUserIdentityCardNumber   string `json:"CustomerUserIdentityCardNumber"`
-	CustomerUserEmail                string `json:"CustomerUserEmail,omitempty"`
-	CustomerUserCellPhone            string `json:"CustomerUserCellPhone,omitempty"`
-	CustomerUserPhone                string `json:"CustomerUserPhone,omitempty"`
-	CustomerUserInternalNumber       string `json:"CustomerUserInternalNumber,omitempty"`
-	CustomerUserDepartmentName       string `json:"CustomerUserDepartmentName,omitempty"`
-	CustomerUserDrivingLicenseNumber string `json:"CustomerUserDrivingLicenseNumber,omitempty"`
-	CustomerUserText1                string `json:"CustomerUserText1,omitempty"`
-	CustomerUserText2                string `json:"CustomerUserText2,omitempty"`
-	CustomerUserText3                string `json:"CustomerUserText3,omitempty"`
-	CustomerUserNumeric1             *int64 `json:"CustomerUserNumeric1,omitempty"`
-	CustomerUserNumeric2             *int64 `json:"CustomerUserNumeric2,omitempty"`
-	CustomerUserNumeric3             *int64 `json:"CustomerUserNumeric3,omitempty"`
-	CustomerUserExplanation          string `json:"CustomerUserExplanation,omitempty"`
-}
-
-// event is the data of customer.created v1 (schemas/customer.created.v1.json).
-type event struct {
-	CustomerID                      string          `json:"customerId"`
-	Name                            string          `json:"name"`
-	RecordType                      json.RawMessage `json:"recordType"`
-	OrganizationType                json.RawMessage `json:"organizationType"`
-	Currency                        string          `json:"currency"`
-	TaxNumber                       string          `json:"taxNumber"`
-	TaxOffice                       string          `json:"taxOffice"`
-	EArchiveEmail                   string          `json:"eArchiveEmail"`
-	Email                           string          `json:"email"`
-	Phones                          []string        `json:"phones"`
-	Address                         eventAddress    `json:"address"`
-	ReferenceGroupCode              string          `json:"referenceGroupCode"`
-	UserText1                       string          `json:"userText1"`
-	UserText2                       string          `json:"userText2"`
-	UserText3                       string          `json:"userText3"`
-	UserNumeric1                    *int64          `json:"userNumeric1"`
-	UserNumeric2                    *int64          `json:"userNumeric2"`
-	UserNumeric3                    *int64          `json:"userNumeric3"`
-	TradeRegistrationNumber         string          `json:"tradeRegistrationNumber"`
-	CentralRegistrationSystemNumber string          `json:"centralRegistrationSystemNumber"`
-	ChamberRegistrationNumber       string          `json:"chamberRegistrationNumber"`
-	BranchCode                      string          `json:"branchCode"`
-	Users                           []eventUser     `json:"users"`
-}
-
-type eventAddress struct {
-	Country         string `json:"country"`
-	City            string `json:"city"`
-	District        string `json:"district"`
-	Neighborhood    string `json:"neighborhood"`
-	Street1         string `json:"street1"`
-	Street2         string `json:"street2"`
-	BuildingName    string `json:"buildingName"`
-	BuildingNumber  string `json:"buildingNumber"`
-	ApartmentNumber string `json:"apartmentNumber"`
-	PostalCode      string `json:"postalCode"`
-}
-
-type eventUser struct {
-	FirstName            string `json:"firstName"`
-	LastName             string `json:"lastName"`
-	Position             string `json:"position"`
-	IdentityNumber       string `json:"identityNumber"`
-	Email                string `json:"email"`
-	CellPhone            string `json:"cellPhone"`
-	Phone                string `json:"phone"`
-	InternalNumber       string `json:"internalNumber"`
-	Department           string `json:"department"`
-	DrivingLicenseNumber string `json:"drivingLicenseNumber"`
-	UserText1            string `json:"userText1"`
-	UserText2            string `json:"userText2"`
-	UserText3            string `json:"userText3"`
-	UserNumeric1         *int64 `json:"userNumeric1"`
-	UserNumeric2         *int64 `json:"userNumeric2"`
-	UserNumeric3         *int64 `json:"userNumeric3"`
-	Explanation          string `json:"explanation"`
-}
 
 // recordTypes maps the English name of customer.created recordType (adapter.RecordType reads the doc's
 // codes 1/2/3, A/S/A+S and Turkish names as well) to CustomerRecordType.
@@ -330,48 +200,6 @@ func MapWarn(data json.RawMessage, cfg Config) (Body, Violations, error) {
 		return Body{}, nil, v.err()
 	}
 	return Body{Customer: c}, v.warns, nil
-}
-
-// decodeEvent decodes the event data; a malformed document or a field of the wrong JSON type is
-// ClassInvalid (the schema should have caught it; Map does not rely on that).
-func decodeEvent(data json.RawMessage, ev *event) error {
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return adapter.Invalid("customer.created data must be a JSON object")
-	}
-	if err := json.Unmarshal(trimmed, ev); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			// Field is the JSON path, Value the JSON kind ("number"), never the value itself.
-			e := adapter.Invalid("customer.created data: field %s must be a %s, not a %s", te.Field, jsonKind(te.Type.Kind().String()), te.Value)
-			e.Err = err
-			return e
-		}
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			e := adapter.Invalid("customer.created data is not valid JSON (offset %d)", se.Offset)
-			e.Err = err
-			return e
-		}
-		e := adapter.Invalid("customer.created data cannot be decoded")
-		e.Err = err
-		return e
-	}
-	return nil
-}
-
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
-		return "string"
-	case "int", "int64", "int32":
-		return "integer"
-	case "slice":
-		return "array"
-	case "struct", "map":
-		return "object"
-	}
-	return goKind
 }
 
 // short caps an echoed (non-personal) value for a message.

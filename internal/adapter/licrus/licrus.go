@@ -199,7 +199,7 @@ func (t *Target) Call(ctx context.Context, req adapter.Request) (adapter.Result,
 	var r Response
 	if err := json.Unmarshal(resp.Body, &r); err != nil {
 		// A 2xx we cannot read: Licrus may well have created the call.
-		return adapter.Result{}, &adapter.Error{Class: adapter.ClassUnknown, Reason: "undecodable", Status: "200",
+		return adapter.Result{}, &adapter.Error{Class: adapter.ClassUnknown, Reason: adapter.ReasonUndecodable, Status: "200",
 			Msg: "Licrus answered 200 with a body that is not its JSON envelope", Err: err}
 	}
 	msg := adapter.Scrub(r.Messages(), t.cfg.AuthTicket) // a vendor that echoes the ticket must not put it in our logs
@@ -207,7 +207,7 @@ func (t *Target) Call(ctx context.Context, req adapter.Request) (adapter.Result,
 		if msg == "" {
 			msg = "(no message)"
 		}
-		return adapter.Result{}, &adapter.Error{Class: adapter.ClassRejected, Reason: "vendor_rejected", Status: "HasError",
+		return adapter.Result{}, &adapter.Error{Class: adapter.ClassRejected, Reason: adapter.ReasonVendorRejected, Status: "HasError",
 			Msg: adapter.OneLine("Licrus refused the call: " + msg)}
 	}
 	number, ok := ParseCallNumber(msg)

@@ -132,7 +132,7 @@ func (t *Target) httpError(resp *adapter.Response, err error) error {
 		if json.Unmarshal(resp.Body, &env) == nil && len(env.texts()) > 0 {
 			te.Msg += ": " + strings.Join(env.texts(), "; ")
 			if env.HasError && te.Class == adapter.ClassRejected {
-				te.Reason = "vendor_rejected"
+				te.Reason = adapter.ReasonVendorRejected
 			}
 		}
 	}
@@ -144,7 +144,7 @@ func (t *Target) httpError(resp *adapter.Response, err error) error {
 func (t *Target) answer(resp *adapter.Response) (adapter.Result, error) {
 	var env envelope
 	if err := json.Unmarshal(resp.Body, &env); err != nil {
-		return adapter.Result{}, &adapter.Error{Class: adapter.ClassUnknown, Reason: "bad_answer", Status: strconv.Itoa(resp.Status),
+		return adapter.Result{}, &adapter.Error{Class: adapter.ClassUnknown, Reason: adapter.ReasonBadAnswer, Status: strconv.Itoa(resp.Status),
 			Msg: "Licrus answered ServiceForm/Create with something that is not its JSON envelope; the form may have been created", Err: err}
 	}
 	texts := env.texts()
@@ -156,7 +156,7 @@ func (t *Target) answer(resp *adapter.Response) (adapter.Result, error) {
 		if msg == "" {
 			msg = "no message"
 		}
-		return adapter.Result{}, &adapter.Error{Class: adapter.ClassRejected, Reason: "vendor_rejected",
+		return adapter.Result{}, &adapter.Error{Class: adapter.ClassRejected, Reason: adapter.ReasonVendorRejected,
 			Msg: adapter.OneLine("Licrus refused the service form: " + msg)}
 	}
 	if texts == nil {
