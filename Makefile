@@ -32,19 +32,26 @@ test: vet chromium ## every test: go test -race, Prometheus rule tests, every fu
 	@if docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; then \
 	  $(COMPOSE) config -q && echo "docker-compose.yml: config ok"; else echo "no docker compose here: compose config not checked"; fi
 	FUZZTIME=$(CI_FUZZTIME) ./.ci/fuzz.sh
-	$(GO) run ./cmd/kopru-chaos --events 2000 --workers 3 --duration-limit 5m
+	$(CHAOS_TEST) -events 2000 -workers 3 -duration-limit 5m
 
 CI_FUZZTIME ?= 4s
 FUZZTIME    ?= 10s
 
+# The chaos run and the benchmarks are go test packages under test/ (TestChaos, TestOperator, …); each
+# skips unless its variable asks for it, so `go test ./...` never starts one. Their settings are the
+# test binary's flags, after -args. -timeout 0: every run bounds itself (-duration-limit, -run-timeout).
+CHAOS_TEST = KOPRU_CHAOS=1 $(GO) test -count=1 -timeout 0 -v -run '^TestChaos$$' ./test/chaos -args
+BENCH_TEST = KOPRU_BENCH=1 $(GO) test -count=1 -timeout 0 -v ./test/bench -run
+BENCH_ARGS = $(if $(EVENTS),-events $(EVENTS)) $(if $(ROUNDS),-rounds $(ROUNDS)) $(BENCH_FLAGS)
+
 fuzz: ## run every Go fuzz target for FUZZTIME each (default 10s; FUZZ_ONLY=regexp picks some, FUZZ_SAVE=1 keeps new corpus)
 	FUZZTIME=$(FUZZTIME) ./.ci/fuzz.sh
 
-chaos: ## chaos run: workers under vendor faults, SIGKILLs and nats-server restarts; checks exactly-once effects and log leaks
-	$(GO) run ./cmd/kopru-chaos --events $(or $(EVENTS),10000) --workers $(or $(WORKERS),3) $(if $(SEED),--seed $(SEED)) $(CHAOS_FLAGS)
+chaos: ## chaos run (test/chaos): workers under vendor faults, SIGKILLs and server restarts; EVENTS, WORKERS, SEED, CHAOS_FLAGS='-rate 200 -keep'
+	$(CHAOS_TEST) -events $(or $(EVENTS),10000) -workers $(or $(WORKERS),3) $(if $(SEED),-seed $(SEED)) $(CHAOS_FLAGS)
 
-bench-durability: ## the cost of fsync-always and R3 streams against the defaults
-	$(GO) run ./cmd/kopru-bench --durability
+bench-durability: ## the cost of fsync-always and R3 streams against the defaults (test/bench TestDurability; EVENTS, ROUNDS, BENCH_FLAGS)
+	$(BENCH_TEST) '^TestDurability$$' -args $(BENCH_ARGS)
 
 # Extra prerequisites of test (a line of its own, so the list above stays as it is).
 test: prometheus-deb
@@ -98,11 +105,11 @@ fmt: ## gofmt every file
 bench-wait: ## 200 requests waiting with Prefer: wait plus 200 joining one event: vendor calls and CPU per request (~20 s)
 	$(GO) test -count=1 -run XXX -bench BenchmarkPreferWait200 -benchtime=3x ./internal/app/
 
-bench: ## kopru run, nats-server and the Licrus simulator as separate processes, against a bare loop: events/s, CPU per process, RSS, targets
-	$(GO) run ./cmd/kopru-bench --operator $(if $(EVENTS),--events $(EVENTS)) $(if $(ROUNDS),--rounds $(ROUNDS))
+bench: ## kopru run, nats-server and the Licrus simulator as separate processes, against a bare loop: events/s, CPU per process, RSS, targets (test/bench TestOperator; EVENTS, ROUNDS, BENCH_FLAGS='-latency-events 1000 -rate 1000 -run-timeout 5m')
+	$(BENCH_TEST) '^TestOperator$$' -args $(BENCH_ARGS)
 
-bench-inprocess: ## the older in-process benchmark (embedded server, one process per phase), against raw JetStream and a bare loop
-	$(GO) run ./cmd/kopru-bench
+bench-inprocess: ## the older in-process benchmark (embedded server, one process per phase), against raw JetStream and a bare loop (TestInProcess; EVENTS, ROUNDS, BENCH_FLAGS=-json)
+	$(BENCH_TEST) '^TestInProcess$$' -args $(BENCH_ARGS)
 
 image: ## kopru:dev and kopru-nats:dev FROM scratch, from static binaries built here (no registry needed)
 	CA_BUNDLE=$(CA_BUNDLE) VERSION=$(VERSION) deploy/docker/build-images.sh all

@@ -10,7 +10,7 @@ import (
 // startProfiles starts the profiles the environment asks for (KOPRU_CPUPROFILE: a CPU profile,
 // KOPRU_MEMPROFILE: an allocation profile written at exit; "%p" in a path is the process id) and
 // returns what stops and writes them. For
-// measuring the hot path under load (cmd/kopru-bench --operator); unset, it does nothing.
+// measuring the hot path under load (make bench: test/bench TestOperator); unset, it does nothing.
 func startProfiles() (stop func()) {
 	var cpu *os.File
 	if path := profilePath("KOPRU_CPUPROFILE"); path != "" {

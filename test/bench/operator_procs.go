@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -164,10 +164,11 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// buildBinaries builds kopru and nats-server (from the module go.mod names) into dir.
+// buildBinaries builds kopru and nats-server (the version go.mod names) into dir, the bench's temporary
+// folder; by import path, so the test's working directory (test/bench) does not matter.
 func buildBinaries(ctx context.Context, dir string) (kopruBin, natsBin string, err error) {
 	kopruBin, natsBin = filepath.Join(dir, "kopru"), filepath.Join(dir, "nats-server")
-	for _, b := range [][]string{{kopruBin, "./cmd/kopru"}, {natsBin, "github.com/nats-io/nats-server/v2"}} {
+	for _, b := range [][]string{{kopruBin, "github.com/kopru/kopru/cmd/kopru"}, {natsBin, "github.com/nats-io/nats-server/v2"}} {
 		fmt.Fprintf(os.Stderr, "building %s …\n", b[1])
 		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", b[0], b[1])
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -1,7 +1,10 @@
-package main
+package chaos
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -152,4 +155,28 @@ func jsonField(line, name string) string {
 		return ""
 	}
 	return rest[:j]
+}
+
+// readLines calls f for every line of path with its 1-based number.
+func readLines(path string, f func(n int, line string)) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	r := bufio.NewReaderSize(fh, 1<<20)
+	n := 0
+	for {
+		line, err := r.ReadString('\n')
+		if len(line) > 0 {
+			n++
+			f(n, strings.TrimRight(line, "\n"))
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package main
+package bench
 
 // The operator bench: Köprü as an operator runs it. The built `kopru` binary runs `kopru run` as its
 // own process, against a separate nats-server process and the Licrus simulator in a third process; the
@@ -70,8 +70,9 @@ func opPhases() []opPhase {
 	}
 }
 
-// runOperator runs every phase o.rounds times, interleaved, and prints the report.
-func runOperator(o opOptions) int {
+// runOperator runs every phase o.rounds times, interleaved, and prints the report on stdout; progress
+// goes to stderr. A failed run's folder (every process's log) is kept, and the error names it.
+func runOperator(o opOptions) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	ps := &procs{}
@@ -79,24 +80,21 @@ func runOperator(o opOptions) int {
 	go func() { <-ctx.Done(); ps.killAll() }()
 	dir, err := os.MkdirTemp("", "kopru-bench-op-")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
-	keep := false // a failed run's folder (every process's log) is kept
+	keep := false
 	defer func() {
 		if !keep {
 			_ = os.RemoveAll(dir)
 		}
 	}()
-	self, err := os.Executable()
+	self, err := os.Executable() // the test binary: -phase endpoint and -phase bare-op
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
 	kopruBin, natsBin, err := buildBinaries(ctx, dir)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
 	runs := map[string][]opResult{}
 	phases := opPhases()
@@ -106,8 +104,7 @@ func runOperator(o opOptions) int {
 				continue
 			}
 			if ctx.Err() != nil {
-				fmt.Fprintln(os.Stderr, "interrupted")
-				return 1
+				return fmt.Errorf("interrupted")
 			}
 			fmt.Fprintf(os.Stderr, "round %d/%d: %s …\n", i, o.rounds, ph.name)
 			runDir := filepath.Join(dir, fmt.Sprintf("r%d-%d", i, j))
@@ -115,15 +112,14 @@ func runOperator(o opOptions) int {
 			ps.killAll()
 			if err != nil {
 				keep = true
-				fmt.Fprintf(os.Stderr, "%s: %v\n(the logs of every process: %s)\n", ph.name, err, runDir)
-				return 1
+				return fmt.Errorf("%s: %w\n(the logs of every process: %s)", ph.name, err, runDir)
 			}
 			_ = os.RemoveAll(runDir)
 			runs[ph.name] = append(runs[ph.name], r)
 		}
 	}
 	reportOperator(os.Stdout, o, phases, runs)
-	return 0
+	return nil
 }
 
 // phaseWanted reports whether KOPRU_BENCH_PHASES (comma-separated parts of phase names, e.g.

@@ -1,99 +1,16 @@
-package main
+package chaos
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/nats-io/nats-server/v2/server"
-
-	"github.com/kopru/kopru/internal/bus"
 )
-
-// natsCtl owns the embedded nats-server: one store directory and one fixed loopback port, so that a
-// restart comes back where the workers expect it.
-type natsCtl struct {
-	dir  string
-	port int
-
-	mu       sync.Mutex
-	ns       *server.Server
-	restarts int
-	down     time.Duration // total time the server was away
-}
-
-func (n *natsCtl) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", n.port) }
-
-func (n *natsCtl) start() error {
-	ns, err := bus.StartEmbedded(bus.EmbeddedConfig{Dir: n.dir, Host: "127.0.0.1", Port: n.port})
-	if err != nil {
-		return err
-	}
-	n.mu.Lock()
-	n.ns = ns
-	n.mu.Unlock()
-	return nil
-}
-
-// restart shuts the server down, waits pause, and starts it again on the same port and store.
-func (n *natsCtl) restart(pause time.Duration) error {
-	n.mu.Lock()
-	ns := n.ns
-	n.ns = nil
-	n.mu.Unlock()
-	t0 := time.Now()
-	if ns != nil {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	}
-	time.Sleep(pause)
-	var err error
-	for i := 0; i < 20; i++ { // the port may linger for a moment after shutdown
-		if err = n.start(); err == nil {
-			break
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
-	n.mu.Lock()
-	n.restarts++
-	n.down += time.Since(t0)
-	n.mu.Unlock()
-	return err
-}
-
-func (n *natsCtl) stop() {
-	n.mu.Lock()
-	ns := n.ns
-	n.ns = nil
-	n.mu.Unlock()
-	if ns != nil {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	}
-}
-
-// freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
 
 // fleet supervises the `kopru run` worker processes: one slot per worker, each logging (appending) to
 // worker-<slot>.log. A worker the harness killed is started again at once; one that exited by itself
@@ -256,100 +173,14 @@ func lastLine(path string) string {
 	return l
 }
 
-// buildKopru compiles ./cmd/kopru of the module in root into bin.
-func buildKopru(ctx context.Context, root, bin string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/kopru")
-	cmd.Dir = root
+// buildKopru compiles cmd/kopru (by import path, so the test's working directory does not matter)
+// into bin, a file in the run's temporary directory.
+func buildKopru(ctx context.Context, bin string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/kopru/kopru/cmd/kopru")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("go build ./cmd/kopru: %w\n%s", err, out)
 	}
 	return nil
-}
-
-// moduleRoot is the directory of the go.mod that `go` sees from the working directory.
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", fmt.Errorf("not inside the Köprü module: run from the repository (go run ./cmd/kopru-chaos)")
-	}
-	return filepath.Dir(mod), nil
-}
-
-// sessionRecorder wraps the simulators' handler and remembers every session id the DİA simulator hands
-// out at login, so the log scan can look for them (ids of sessions never used are otherwise invisible).
-type sessionRecorder struct {
-	next http.Handler
-	mu   sync.Mutex
-	ids  map[string]bool
-}
-
-func (s *sessionRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !strings.HasSuffix(r.URL.Path, "/dia/api/v3/sis/json") {
-		s.next.ServeHTTP(w, r)
-		return
-	}
-	rec := &teeWriter{ResponseWriter: w}
-	s.next.ServeHTTP(rec, r)
-	var a struct {
-		Code string `json:"code"`
-		Msg  string `json:"msg"`
-	}
-	if json.Unmarshal(rec.buf.Bytes(), &a) == nil && a.Code == "200" && len(a.Msg) >= 8 {
-		s.mu.Lock()
-		s.ids[a.Msg] = true
-		s.mu.Unlock()
-	}
-}
-
-func (s *sessionRecorder) sessionIDs() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]string, 0, len(s.ids))
-	for id := range s.ids {
-		out = append(out, id)
-	}
-	sort.Strings(out)
-	return out
-}
-
-type teeWriter struct {
-	http.ResponseWriter
-	buf bytes.Buffer
-}
-
-func (t *teeWriter) Write(b []byte) (int, error) {
-	if t.buf.Len() < 4096 {
-		t.buf.Write(b)
-	}
-	return t.ResponseWriter.Write(b)
-}
-
-// readLines calls f for every line of path with its 1-based number.
-func readLines(path string, f func(n int, line string)) error {
-	fh, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer fh.Close()
-	r := bufio.NewReaderSize(fh, 1<<20)
-	n := 0
-	for {
-		line, err := r.ReadString('\n')
-		if len(line) > 0 {
-			n++
-			f(n, strings.TrimRight(line, "\n"))
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
 }
