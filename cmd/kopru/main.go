@@ -148,6 +148,7 @@ Example:
 		return err
 	}
 	defer startProfiles()()
+	gc := tuneGC(os.Getenv, os.ReadFile)
 	cfg, err := config.Load(*cfgPath, os.Getenv)
 	if err != nil {
 		return err
@@ -171,7 +172,7 @@ Example:
 		}
 		return err
 	}
-	log.Info("kopru running", zap.String("nats", a.NATSURL()), zap.String("http", a.Addr()))
+	log.Info("kopru running", zap.String("nats", a.NATSURL()), zap.String("http", a.Addr()), zap.String("gc", gc))
 	<-ctx.Done()
 	log.Info("shutting down: finishing events in flight")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

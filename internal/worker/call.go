@@ -47,7 +47,7 @@ func (w *Worker) call(j *job) (res adapter.Result, err error) {
 	}
 	ctx, cancel := context.WithTimeout(adapter.WithTraceparent(w.ctx, j.env.Traceparent), r.policy.AttemptTimeout)
 	defer cancel()
-	r.m.attempts.Inc()
+	j.callMade = true
 	began := time.Now()
 	res, err = r.Target.Call(ctx, w.request(j))
 	if g != nil {

@@ -31,8 +31,9 @@ type job struct {
 	rev   uint64
 	log   *zap.Logger
 
-	res    adapter.Result    // the last call's or lookup's result
-	letter map[string]string // DoDeadLetter: the letter's headers, built by record
+	res      adapter.Result    // the last call's or lookup's result
+	callMade bool              // the last call reached the vendor
+	letter   map[string]string // DoDeadLetter: the letter's headers, built by record
 }
 
 // logger returns the route's logger narrowed to this event, built on first use so that events that log
@@ -83,7 +84,7 @@ func (w *Worker) handle(r *runner, k *keeper, msg jetstream.Msg) {
 
 // admit decodes and checks the delivery and claims the event: it returns the first action.
 func (w *Worker) admit(j *job) Action {
-	r, msg := j.r, j.msg
+	msg := j.msg
 	if act, ok := w.replayForAnother(j); ok {
 		return act
 	}
@@ -92,11 +93,19 @@ func (w *Worker) admit(j *job) Action {
 		return deadLetter(deadletter.Invalid, event.Reason(err), "", 0)
 	}
 	j.env = env
-	if env.DroppedTraceparent != "" { // the producer's mistake: handled without it, never failed for it
-		w.metrics.TraceparentDropped.WithLabelValues(r.Name).Inc()
+	dropped := env.DroppedTraceparent != ""
+	if dropped { // the producer's mistake: handled without it, never failed for it (counted by settle)
 		j.logger().Warn("traceparent is not W3C trace context; dropped",
 			zap.String("traceparent", strconv.Quote(adapter.OneLine(clipText(env.DroppedTraceparent, 120)))))
 	}
+	act := w.check(j)
+	act.Dropped = dropped
+	return act
+}
+
+// check is admit's part after decoding: the event's type and data, the guard, then the claim.
+func (w *Worker) check(j *job) Action {
+	r, msg, env := j.r, j.msg, j.env
 	if env.Type != r.EventType {
 		return deadLetter(deadletter.Invalid, fmt.Sprintf("event of type %q was published on %s", adapter.OneLine(env.Type), msg.Subject()), "", 0)
 	}
@@ -149,8 +158,10 @@ func (w *Worker) run(j *job, act Action) {
 		var in Input
 		switch act.Do {
 		case DoCall:
+			j.callMade = false
 			res, err := w.call(j)
 			j.res, in = res, w.input(j, Called, err)
+			in.CallMade = j.callMade
 		case DoLookup:
 			res, found, err := w.lookup(j, act.Cause)
 			j.res, in = res, w.input(j, LookedUp, err)
@@ -183,7 +194,7 @@ func (w *Worker) record(j *job, act Action) Action {
 	case DoSucceed:
 		b, err := w.outcome(j)
 		if err != nil {
-			return Action{Do: DoLater, Delay: time.Minute, Err: err, Note: "cannot encode the outcome; the event will be looked at again"}
+			return counts(act, Action{Do: DoLater, Delay: time.Minute, Err: err, Note: "cannot encode the outcome; the event will be looked at again", warn: true})
 		}
 		done := j.entry
 		done.State, done.Outcome = ledger.Succeeded, b
@@ -206,13 +217,23 @@ func (w *Worker) record(j *job, act Action) Action {
 		return act
 	case act.Create && errors.Is(err, ledger.ErrExists): // another delivery made the entry: see what it says
 		if rerr := w.read(j); rerr != nil || j.rev == 0 {
-			return Action{Do: DoLater, Delay: time.Second, Note: "ledger unavailable", Err: errors.Join(err, rerr)}
+			return counts(act, Action{Do: DoLater, Delay: time.Second, Note: "ledger unavailable", Err: errors.Join(err, rerr), warn: true})
 		}
-		return w.record(j, step(w.input(j, Delivered, nil)))
+		return counts(act, w.record(j, step(w.input(j, Delivered, nil))))
 	}
 	f := *act.Fail
 	f.Err = err
-	return f
+	return counts(act, f)
+}
+
+// counts carries what act counts (its calls, failure, retry, dropped traceparent) over to the action
+// that replaces it: they happened whether or not act's ledger write did.
+func counts(act, to Action) Action {
+	to.Calls, to.Failed, to.Dropped = act.Calls, act.Failed, act.Dropped
+	if to.Retry == "" {
+		to.Retry = act.Retry
+	}
+	return to
 }
 
 // input is step's view of j after what happened.

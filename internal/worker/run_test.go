@@ -173,6 +173,9 @@ func TestRunRetriesThenSucceedsAndReemitsOnRedelivery(t *testing.T) {
 	if n := testutil.ToFloat64(r.m.Retries.WithLabelValues("licrus-installation", "retryable")); n != 1 {
 		t.Fatalf("retries %v", n)
 	}
+	if n := testutil.ToFloat64(r.m.Attempts.WithLabelValues("licrus-installation")); n != 2 {
+		t.Fatalf("attempts %v, want the 2 calls made", n)
+	}
 	if n := testutil.ToFloat64(r.m.CallFailures.WithLabelValues("licrus-installation", "retryable", "http_5xx")); n != 1 {
 		t.Fatalf("call failures{retryable,http_5xx} %v", n)
 	}

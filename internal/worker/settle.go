@@ -16,10 +16,18 @@ import (
 )
 
 // settle carries out the message side of act, after record wrote its ledger entry. It is the only
-// place that acks, naks, publishes and counts an event's results and retries; for the actions that go
-// on (call, lookup, wait) it only counts and logs.
+// place that acks, naks and publishes, and that counts what happened to an event: its calls, their
+// failures, its retries, its result (only the delivery's own gauges, received and in flight, are
+// counted by handle as it begins and ends). For the actions that go on (call, lookup, wait) it only
+// counts and logs.
 func (w *Worker) settle(j *job, act Action) {
 	r := j.r
+	if act.Dropped {
+		w.metrics.TraceparentDropped.WithLabelValues(r.Name).Inc()
+	}
+	if act.Calls > 0 {
+		r.m.attempts.Add(float64(act.Calls))
+	}
 	if act.Failed != nil {
 		w.metrics.CallFailures.WithLabelValues(r.Name, act.Failed.Class.String(), string(act.Failed.Reason)).Inc()
 	}

@@ -36,6 +36,7 @@ type Input struct {
 	Happened Happened
 	Entry    ledger.Entry // the event's ledger entry as this delivery last read or wrote it
 	Err      error        // Called, LookedUp: the failure; nil when it answered
+	CallMade bool         // Called: the request reached the vendor (not refused by the guard first)
 	Exists   bool         // LookedUp: the record the unknown call would have made exists
 	// Cause is the unknown outcome a lookup resolves (LookedUp, Waited for a lookup).
 	Cause *adapter.Error
@@ -91,9 +92,11 @@ type Action struct {
 
 	Retry string // the kopru_retries_total reason this action counts
 	// Failed is the call's or lookup's failure this action answers, counted in kopru_call_failures_total.
-	Failed *adapter.Error
-	Bump   bool           // DoLater: record this delivery as uncounted in the entry (the wait is not the event's)
-	Cause  *adapter.Error // DoLookup, DoWait for a lookup: the unknown outcome being resolved
+	Failed  *adapter.Error
+	Calls   int            // vendor calls the action answers (kopru_attempts_total)
+	Dropped bool           // the event's traceparent was dropped (kopru_traceparent_dropped_total)
+	Bump    bool           // DoLater: record this delivery as uncounted in the entry (the wait is not the event's)
+	Cause   *adapter.Error // DoLookup, DoWait for a lookup: the unknown outcome being resolved
 
 	Note string // what to log with Err when the action is taken: info level, warning for a failure (later)
 	Err  error
@@ -131,6 +134,9 @@ func step(in Input) Action {
 			a = lookedUp
 		}
 		act := a(in)
+		if in.CallMade {
+			act.Calls = 1
+		}
 		if in.Err != nil && !errors.Is(in.Err, errLeaseLost) {
 			act.Failed = adapter.AsError(in.Err)
 		}

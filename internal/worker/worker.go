@@ -106,7 +106,7 @@ func (w *Worker) Start(ctx context.Context) error {
 			select {
 			case r.work <- msg: // backpressure: waits for a free handler
 			case <-w.stopping:
-				_ = msg.Nak() // stopping: hand it back at once
+				w.settle(&job{r: r, msg: msg}, Action{Do: DoLater}) // stopping: hand it back at once
 			}
 		}, jetstream.PullMaxMessages(r.policy.Concurrency),
 			// Short pull requests: a pull the server lost (a consumer leader change on a cluster) is
