@@ -65,16 +65,27 @@ func (c *embeddedCluster) start(n *embeddedNode) {
 		Cluster:    server.ClusterOpts{Name: "kopru-embedded", Host: "127.0.0.1", Port: n.cport},
 		Routes:     c.routes,
 	}
-	ns, err := server.NewServer(opts)
-	if err != nil {
-		c.t.Fatalf("nats-server %s: %v", n.name, err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
+	// A restarted node recovers its JetStream store before it listens; under -race on a busy 2-core
+	// machine that has taken over 10 s. A start that failed outright (its port not yet free) is tried
+	// again; the whole wait is bounded.
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		ns, err := server.NewServer(opts)
+		if err != nil {
+			c.t.Fatalf("nats-server %s: %v", n.name, err)
+		}
+		go ns.Start()
+		if ns.ReadyForConnections(15 * time.Second) {
+			n.ns = ns
+			return
+		}
 		ns.Shutdown()
-		c.t.Fatalf("nats-server %s not ready within 10s", n.name)
+		ns.WaitForShutdown()
+		if time.Now().After(deadline) {
+			c.t.Fatalf("nats-server %s not ready within 45s", n.name)
+		}
+		c.t.Logf("nats-server %s not ready within 15s; starting it again", n.name)
 	}
-	n.ns = ns
 }
 
 func (n *embeddedNode) stop() {
