@@ -128,14 +128,14 @@ func AsError(err error) *Error {
 func OneLine(s string) string { return redact.OneLine(s) }
 
 // Request is what the worker hands an adapter: one event, already decoded from its envelope and
-// validated against its schema.
+// validated against its schema. The event's traceparent travels one way, in the call's context
+// (WithTraceparent): Client sends it with every request the call makes, lookups included.
 type Request struct {
-	EventID     string
-	Type        string
-	Source      string
-	Time        time.Time
-	Data        json.RawMessage
-	Traceparent string // W3C trace context from the event, "" when absent; pass it on as a header
+	EventID string
+	Type    string
+	Source  string
+	Time    time.Time
+	Data    json.RawMessage
 }
 
 // Result is the success of one call. Fields are merged into the outcome's data next to requestId,

@@ -18,7 +18,7 @@ import (
 
 func (w *Worker) request(j *job) adapter.Request {
 	return adapter.Request{EventID: j.env.ID, Type: j.env.Type, Source: j.env.Source, Time: j.env.EventTime(),
-		Data: j.env.Data, Traceparent: j.env.Traceparent}
+		Data: j.env.Data}
 }
 
 // call makes vendor call number j.entry.Attempts through the route's guard. The call is recorded in

@@ -129,9 +129,6 @@ func (t *Target) Call(ctx context.Context, req adapter.Request) (adapter.Result,
 	if t.cfg.AuthHeader != "" {
 		h.Set(t.cfg.AuthHeader, t.cfg.AuthValue)
 	}
-	if req.Traceparent != "" {
-		h.Set("Traceparent", req.Traceparent)
-	}
 	resp, err := t.client.PostJSON(ctx, Operation, t.url, body, h)
 	if err != nil {
 		return adapter.Result{}, t.failed(resp, err)

@@ -36,8 +36,12 @@ func setup(t testing.TB) (*Target, *leansoftsim.Sim, Config) {
 }
 
 func request(data []byte) adapter.Request {
-	return adapter.Request{EventID: "01JBQ5Z8M3V7K2R4T6W8Y0A1C3", Type: "customer.created", Data: data,
-		Traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+	return adapter.Request{EventID: "01JBQ5Z8M3V7K2R4T6W8Y0A1C3", Type: "customer.created", Data: data}
+}
+
+// traced is a call's context carrying the event's traceparent, as the worker makes it.
+func traced() context.Context {
+	return adapter.WithTraceparent(context.Background(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
 }
 
 func asTargetError(t testing.TB, err error) *adapter.Error {
@@ -51,7 +55,7 @@ func asTargetError(t testing.TB, err error) *adapter.Error {
 
 func TestCallDocExample(t *testing.T) {
 	tg, s, _ := setup(t)
-	res, err := tg.Call(context.Background(), request(readFile(t, "doc-example.event.json")))
+	res, err := tg.Call(traced(), request(readFile(t, "doc-example.event.json")))
 	if err != nil {
 		t.Fatalf("Call: %v", err)
 	}

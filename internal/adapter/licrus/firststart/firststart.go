@@ -69,11 +69,7 @@ func (t *Target) Call(ctx context.Context, req adapter.Request) (adapter.Result,
 	if err != nil {
 		return adapter.Result{}, err
 	}
-	var header map[string][]string
-	if req.Traceparent != "" {
-		header = map[string][]string{"Traceparent": {req.Traceparent}}
-	}
-	resp, err := t.client.PostJSON(ctx, OpCreate, t.cfg.BaseURL+PathCreate, body, header)
+	resp, err := t.client.PostJSON(ctx, OpCreate, t.cfg.BaseURL+PathCreate, body, nil)
 	if err != nil {
 		return adapter.Result{}, t.httpError(resp, err)
 	}
