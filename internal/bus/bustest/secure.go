@@ -51,6 +51,19 @@ func (p PKI) TLSServerConfig(t testing.TB) *tls.Config {
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 }
 
+// MutualTLSServerConfig is the server side of p that also requires a client certificate signed by
+// p's CA (pair it with Options.TLSVerify).
+func (p PKI) MutualTLSServerConfig(t testing.TB) *tls.Config {
+	t.Helper()
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(p.CAPEM) {
+		t.Fatal("bustest: CA certificate not parsed")
+	}
+	c := p.TLSServerConfig(t)
+	c.ClientCAs, c.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	return c
+}
+
 // PKI is a throw-away CA with a server certificate for 127.0.0.1 and a client certificate, as PEM files.
 type PKI struct {
 	CAPEM                 []byte
@@ -59,6 +72,7 @@ type PKI struct {
 	ClientCert, ClientKey string
 }
 
+// NewPKI writes a fresh PKI into t.TempDir(); the certificates are valid for an hour either side of now.
 func NewPKI(t testing.TB) PKI {
 	t.Helper()
 	dir := t.TempDir()
