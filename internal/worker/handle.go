@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -136,7 +137,7 @@ func (w *Worker) replayForAnother(j *job) (Action, bool) {
 	if rr == "" || rr == j.r.Name {
 		return Action{}, false
 	}
-	route, err := w.ledger.ReplayTicket(w.ctx, h.Get(nats.MsgIdHdr), j.msg.Data())
+	route, err := w.ledger.ReplayTicket(context.Background(), h.Get(nats.MsgIdHdr), j.msg.Data())
 	switch {
 	case err == nil && route == rr:
 		return Action{Do: DoAck}, true
@@ -160,10 +161,21 @@ func (w *Worker) run(j *job, act Action) {
 		case DoCall:
 			j.callMade = false
 			res, err := w.call(j)
+			if w.interrupted(err) { // Stop cut the call off: what it did is the next delivery's question
+				act = Action{Do: DoAbandon}
+				if j.callMade {
+					act.Calls, act.Failed = 1, adapter.AsError(err)
+				}
+				continue
+			}
 			j.res, in = res, w.input(j, Called, err)
 			in.CallMade = j.callMade
 		case DoLookup:
 			res, found, err := w.lookup(j, act.Cause)
+			if w.interrupted(err) {
+				act = Action{Do: DoAbandon, Failed: adapter.AsError(err)}
+				continue
+			}
 			j.res, in = res, w.input(j, LookedUp, err)
 			in.Exists, in.Cause = found, act.Cause
 		case DoWait:
@@ -178,12 +190,15 @@ func (w *Worker) run(j *job, act Action) {
 		default:
 			return
 		}
-		if w.ctx.Err() != nil { // Stop gave up waiting: what the call did is the next delivery's question
-			act = Action{Do: DoAbandon}
-			continue
-		}
 		act = step(in)
 	}
+}
+
+// interrupted reports whether err is a call or lookup cut off by Stop cancelling the calls' context
+// (a call that answered, or was refused before it was sent, is recorded as usual).
+func (w *Worker) interrupted(err error) bool {
+	return err != nil && w.ctx.Err() != nil &&
+		(errors.Is(err, context.Canceled) || adapter.AsError(err).Reason == adapter.ReasonCanceled)
 }
 
 // record writes the ledger entry act asks for (for a success or a dead letter, the one it builds) and

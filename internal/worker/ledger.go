@@ -12,11 +12,13 @@ import (
 	"github.com/kopru/kopru/internal/ledger"
 )
 
-// This file is the worker's ledger I/O: the reads and writes the protocol's actions ask for.
+// This file is the worker's ledger I/O: the reads and writes the protocol's actions ask for. They run
+// on contexts of their own, bounded, not on the calls' context: after Stop cancels a call, what is
+// known of the event can still be recorded.
 
 // read loads the event's entry into j (the zero Entry and revision when there is none).
 func (w *Worker) read(j *job) error {
-	ctx, cancel := context.WithTimeout(w.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	e, rev, err := w.ledger.Get(ctx, j.key)
 	if errors.Is(err, ledger.ErrNotFound) {
@@ -44,7 +46,7 @@ func (w *Worker) save(j *job, e ledger.Entry) error {
 	delay := 50 * time.Millisecond
 	var want []byte // e as stored, marshalled only if a write fails and must be checked
 	for {
-		ctx, cancel := context.WithTimeout(w.ctx, window/3)
+		ctx, cancel := context.WithTimeout(context.Background(), window/3)
 		var rev uint64
 		var err error
 		if j.rev == 0 {
@@ -77,7 +79,7 @@ func (w *Worker) save(j *job, e ledger.Entry) error {
 				return err
 			}
 		}
-		if time.Now().After(deadline) || w.ctx.Err() != nil {
+		if time.Now().After(deadline) || w.ctx.Err() != nil { // past Stop's deadline: one try only
 			return err
 		}
 		j.logger().Warn("ledger write failed; retrying", zap.Error(err), zap.Duration("wait", delay))
@@ -93,7 +95,7 @@ func (w *Worker) bumpUncounted(j *job) {
 	if j.rev == 0 || j.entry.Terminal() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(w.ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	e := j.entry
 	e.Uncounted++

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/kopru/kopru/internal/adapter"
 	"github.com/kopru/kopru/internal/bus/bustest"
@@ -44,7 +46,7 @@ func (s *script) Call(ctx context.Context, _ adapter.Request) (adapter.Result, e
 		select {
 		case <-s.hang:
 		case <-ctx.Done():
-			return adapter.Result{}, &adapter.Error{Class: adapter.ClassUnknown, Reason: "canceled", Msg: "canceled mid-call"}
+			return adapter.Result{}, &adapter.Error{Class: adapter.ClassUnknown, Reason: adapter.ReasonCanceled, Msg: "canceled mid-call"}
 		}
 	}
 	if err := s.answers[min(n, len(s.answers)-1)]; err != nil {
@@ -66,14 +68,15 @@ func (f findingScript) Find(context.Context, adapter.Request) (adapter.Result, b
 }
 
 type rig struct {
-	t   *testing.T
-	js  jetstream.JetStream
-	nc  *nats.Conn
-	kv  jetstream.KeyValue
-	m   *metrics.Metrics
-	w   *Worker
-	out chan *nats.Msg
-	dlq chan *nats.Msg
+	t    *testing.T
+	js   jetstream.JetStream
+	nc   *nats.Conn
+	kv   jetstream.KeyValue
+	m    *metrics.Metrics
+	w    *Worker
+	out  chan *nats.Msg
+	dlq  chan *nats.Msg
+	logs *observer.ObservedLogs
 }
 
 func newRig(t *testing.T, target adapter.Target) *rig {
@@ -94,7 +97,9 @@ func newRig(t *testing.T, target adapter.Target) *rig {
 	route := Route{Name: "licrus-installation", EventType: "installation.requested", OutcomeType: "installation.call-created",
 		TargetName: "licrus", Operation: "ExternalCall/Create", Target: target, Guard: NewGuard("licrus", GuardConfig{}),
 		Policy: Policy{Concurrency: 2, MaxAttempts: 3, InitialInterval: 10 * time.Millisecond, AttemptTimeout: 2 * time.Second}}
-	r.w, err = New(s.JS, ledger.New(kv, nil), sch, m, zap.NewNop(), []Route{route})
+	core, logs := observer.New(zap.InfoLevel)
+	r.logs = logs
+	r.w, err = New(s.JS, ledger.New(kv, nil), sch, m, zap.New(core), []Route{route})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,6 +251,18 @@ func TestStopCancelsAHangingCall(t *testing.T) {
 	}
 	if e := r.entry("evt-hang"); e.State != ledger.Started || e.Attempts != 1 {
 		t.Fatalf("entry %+v", e)
+	}
+	// Left unsettled, not handed back: no nak, no retry, the call counted.
+	if n := r.logs.FilterMessage("stopping mid-event: left for redelivery").Len(); n != 1 {
+		t.Fatalf("%d 'left for redelivery' lines; logs: %v", n, r.logs.All())
+	}
+	for _, l := range r.logs.All() {
+		if strings.Contains(l.Message, "retrying later") || strings.Contains(l.Message, "will retry") {
+			t.Fatalf("the cut-off call was handed back: %q", l.Message)
+		}
+	}
+	if n := testutil.ToFloat64(r.m.Attempts.WithLabelValues("licrus-installation")); n != 1 {
+		t.Fatalf("attempts %v, want the call cut off counted", n)
 	}
 }
 

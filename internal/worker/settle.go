@@ -175,7 +175,7 @@ func (w *Worker) publish(subject, msgID string, headers map[string]string, data 
 		m.Header.Set(k, v)
 	}
 	m.Header.Set(nats.MsgIdHdr, msgID)
-	ctx, cancel := context.WithTimeout(w.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, err := w.js.PublishMsg(ctx, m)
 	return err

@@ -145,8 +145,8 @@ func (w *Worker) serve(r *runner) {
 }
 
 // Stop stops fetching, hands waiting messages back to JetStream, and waits for calls in flight until
-// ctx ends. Then it cancels the handlers' context: calls still in flight are abandoned unsettled, and
-// their events are redelivered to another worker, which finds their `started` entries (as after a crash).
+// ctx ends. Then it cancels the calls' context: a call still in flight is abandoned unsettled, and its
+// event is redelivered to another worker, which finds its `started` entry (as after a crash).
 func (w *Worker) Stop(ctx context.Context) error {
 	for _, r := range w.routes {
 		if r.consume != nil {
@@ -161,10 +161,19 @@ func (w *Worker) Stop(ctx context.Context) error {
 		w.cancel()
 		return nil
 	case <-ctx.Done():
+		// Cut the calls still in flight off, then give their handlers a moment to record what is
+		// known (a call refused or answered is written down; one cut off is left for redelivery).
 		w.cancel()
+		select {
+		case <-done:
+		case <-time.After(afterCancel):
+		}
 		return fmt.Errorf("stopped with events still in flight: %w", ctx.Err())
 	}
 }
+
+// afterCancel bounds how long Stop waits for handlers once it has cancelled their calls.
+const afterCancel = 5 * time.Second
 
 // Consumers returns each route's consumer handle (for status and metrics).
 func (w *Worker) Consumers() map[string]jetstream.Consumer {
@@ -202,7 +211,7 @@ func (w *Worker) watchGuards() {
 				w.log.Warn("circuit open: target failing; pausing its consumers", zap.String("target", g.Target),
 					zap.Time("until", until), zap.Strings("routes", names))
 				for _, name := range names {
-					ctx, cancel := context.WithTimeout(w.ctx, 5*time.Second)
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 					if _, err := w.js.PauseConsumer(ctx, bus.StreamEvents, name, until); err != nil {
 						w.log.Warn("cannot pause consumer", zap.String("route", name), zap.Error(err))
 					}
