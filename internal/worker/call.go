@@ -87,7 +87,9 @@ func probeResult(j *job, g *Guard, res adapter.Result, err error) (adapter.Resul
 	if wait <= 0 {
 		wait = g.probeWait()
 	}
-	return res, circuitOpen(j.r, wait)
+	refused := circuitOpen(j.r, wait)
+	refused.Err = err // what the vendor answered: it is counted as that (step's failure)
+	return res, refused
 }
 
 // attemptRecord is the ledger's record of call n, begun at began, that ended with err.

@@ -66,21 +66,40 @@ func (w *Worker) handle(r *runner, k *keeper, msg jetstream.Msg) {
 	j.meta, _ = msg.Metadata()
 	defer func() {
 		if p := recover(); p != nil { // a defect must not take the process down or lose the message
-			if j.meta == nil || j.meta.NumDelivered < panicDeliveries {
-				j.logger().Error("panic while handling an event; it will be redelivered", zap.Any("panic", p))
-				w.settle(j, Action{Do: DoLater, Delay: min(5*time.Second, r.policy.AckWait/4)})
-				return
-			}
-			// The same event keeps failing: a defect to report, not a reason to loop forever.
-			class := deadletter.Invalid
-			if j.entry.State == ledger.Started {
-				class = deadletter.Ambiguous // it failed somewhere after a call began
-			}
-			w.run(j, deadLetter(class, fmt.Sprintf("Köprü failed on this event %d times (a defect: %v); report it, then replay",
-				j.meta.NumDelivered, p), "", j.entry.Attempts))
+			w.afterPanic(j, p)
 		}
 	}()
 	w.run(j, w.admit(j))
+}
+
+// afterPanic settles a delivery whose handling panicked: handed back the first times; then, the same
+// event failing again and again being a defect to report rather than a reason to loop, dead-lettered
+// — unless its entry says it finished, which is re-emitted and never overwritten.
+func (w *Worker) afterPanic(j *job, p any) {
+	defer func() {
+		if p2 := recover(); p2 != nil { // settling failed too: the message comes back after AckWait
+			j.logger().Error("panic while settling an event after a panic; it will be redelivered", zap.Any("panic", p2))
+		}
+	}()
+	if j.meta == nil || j.meta.NumDelivered < panicDeliveries {
+		j.logger().Error("panic while handling an event; it will be redelivered", zap.Any("panic", p))
+		w.settle(j, Action{Do: DoLater, Delay: min(5*time.Second, j.r.policy.AckWait/4)})
+		return
+	}
+	if j.key != "" && j.rev == 0 && w.read(j) != nil { // the entry this delivery never got to read
+		w.settle(j, Action{Do: DoLater, Delay: time.Second})
+		return
+	}
+	if j.entry.Terminal() {
+		w.run(j, Action{Do: DoReemit})
+		return
+	}
+	class := deadletter.Invalid
+	if j.entry.State == ledger.Started {
+		class = deadletter.Ambiguous // it failed somewhere after a call began
+	}
+	w.run(j, deadLetter(class, fmt.Sprintf("Köprü failed on this event %d times (a defect: %v); report it, then replay",
+		j.meta.NumDelivered, p), "", j.entry.Attempts))
 }
 
 // admit decodes and checks the delivery and claims the event: it returns the first action.
@@ -209,7 +228,7 @@ func (w *Worker) record(j *job, act Action) Action {
 	case DoSucceed:
 		b, err := w.outcome(j)
 		if err != nil {
-			return counts(act, Action{Do: DoLater, Delay: time.Minute, Err: err, Note: "cannot encode the outcome; the event will be looked at again", warn: true})
+			return counts(act, Action{Do: DoLater, Delay: time.Minute, Err: err, Note: "cannot encode the outcome; the event will be looked at again", level: levelError})
 		}
 		done := j.entry
 		done.State, done.Outcome = ledger.Succeeded, b
@@ -232,7 +251,7 @@ func (w *Worker) record(j *job, act Action) Action {
 		return act
 	case act.Create && errors.Is(err, ledger.ErrExists): // another delivery made the entry: see what it says
 		if rerr := w.read(j); rerr != nil || j.rev == 0 {
-			return counts(act, Action{Do: DoLater, Delay: time.Second, Note: "ledger unavailable", Err: errors.Join(err, rerr), warn: true})
+			return counts(act, Action{Do: DoLater, Delay: time.Second, Note: "ledger unavailable", Err: errors.Join(err, rerr), level: levelWarn})
 		}
 		return counts(act, w.record(j, step(w.input(j, Delivered, nil))))
 	}
@@ -254,7 +273,7 @@ func counts(act, to Action) Action {
 // input is step's view of j after what happened.
 func (w *Worker) input(j *job, h Happened, err error) Input {
 	r := j.r
-	in := Input{Happened: h, Entry: j.entry, Err: err, Policy: r.policy, Now: time.Now().UTC(), Target: r.TargetName}
+	in := Input{Happened: h, Entry: j.entry, Found: j.rev != 0, Err: err, Policy: r.policy, Now: time.Now().UTC(), Target: r.TargetName}
 	if j.meta != nil {
 		in.Deliveries = int(j.meta.NumDelivered)
 	}

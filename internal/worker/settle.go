@@ -3,6 +3,9 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -119,10 +122,13 @@ func failed(d time.Duration, note string, err error) *Action {
 // note logs act's Note with what explains it.
 func (w *Worker) note(j *job, act Action) {
 	fields := []zap.Field{zap.Int("attempt", j.entry.Attempts)}
-	if act.Err != nil {
-		te := adapter.AsError(act.Err)
+	var te *adapter.Error
+	switch {
+	case errors.As(act.Err, &te): // a vendor's answer, classified
 		fields = append(fields, zap.String("error", adapter.MaskDigits(te.Msg)), zap.String("class", te.Class.String()),
 			zap.String("reason", string(te.Reason)), zap.String("status", te.Status))
+	case act.Err != nil: // the broker's or Köprü's own
+		fields = append(fields, zap.String("error", adapter.MaskDigits(adapter.OneLine(act.Err.Error()))))
 	}
 	if act.Delay > 0 {
 		fields = append(fields, zap.Duration("wait", act.Delay))
@@ -130,11 +136,21 @@ func (w *Worker) note(j *job, act Action) {
 	if act.Cause != nil {
 		fields = append(fields, zap.String("cause", adapter.MaskDigits(act.Cause.Msg)))
 	}
-	if act.warn {
-		j.logger().Warn(act.Note+"; retrying later", fields...)
-		return
+	if act.withResult {
+		fields = append(fields, zap.String("result", adapter.MaskDigits(fmt.Sprint(j.res.Fields))))
 	}
-	j.logger().Info(act.Note, fields...)
+	msg := act.Note
+	if act.level > levelInfo && !strings.HasSuffix(msg, "again") {
+		msg += "; retrying later"
+	}
+	switch act.level {
+	case levelError:
+		j.logger().Error(msg, fields...)
+	case levelWarn:
+		j.logger().Warn(msg, fields...)
+	default:
+		j.logger().Info(msg, fields...)
+	}
 }
 
 // outcome encodes the outcome of j's successful call.

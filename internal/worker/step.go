@@ -35,6 +35,7 @@ const (
 type Input struct {
 	Happened Happened
 	Entry    ledger.Entry // the event's ledger entry as this delivery last read or wrote it
+	Found    bool         // the ledger holds an entry for the event (Entry is it)
 	Err      error        // Called, LookedUp: the failure; nil when it answered
 	CallMade bool         // Called: the request reached the vendor (not refused by the guard first)
 	Exists   bool         // LookedUp: the record the unknown call would have made exists
@@ -98,9 +99,10 @@ type Action struct {
 	Bump    bool           // DoLater: record this delivery as uncounted in the entry (the wait is not the event's)
 	Cause   *adapter.Error // DoLookup, DoWait for a lookup: the unknown outcome being resolved
 
-	Note string // what to log with Err when the action is taken: info level, warning for a failure (later)
-	Err  error
-	warn bool
+	Note       string // what to log with Err when the action is taken, at level
+	Err        error
+	level      noteLevel
+	withResult bool // log the call's result (masked) too: the vendor acted and this is its only record
 	// Fail is what a failed ledger write turns this action into: the message is handed back after
 	// Fail.Delay and Fail.Note is logged.
 	Fail *Action
@@ -138,7 +140,7 @@ func step(in Input) Action {
 			act.Calls = 1
 		}
 		if in.Err != nil && !errors.Is(in.Err, errLeaseLost) {
-			act.Failed = adapter.AsError(in.Err)
+			act.Failed = failure(in.Err)
 		}
 		return act
 	case Waited:
@@ -153,13 +155,13 @@ func step(in Input) Action {
 // delivered: rule 2, and rule 4 for an entry a dead worker left.
 func delivered(in Input) Action {
 	e, p := in.Entry, in.Policy
-	switch e.State {
-	case "": // the first delivery that got this far: its earlier deliveries made no call and are forgiven
+	switch {
+	case !in.Found: // the first delivery that got this far: its earlier deliveries made no call and are forgiven
 		first := ledger.Entry{State: ledger.Started, Attempts: 1, StartedAt: in.Now, Uncounted: max(0, in.Deliveries-1)}
 		return Action{Do: DoCall, Entry: &first, Create: true, Fail: later(time.Second, "ledger unavailable")}
-	case ledger.Succeeded, ledger.Dead:
+	case e.State == ledger.Succeeded, e.State == ledger.Dead:
 		return Action{Do: DoReemit}
-	case ledger.Started:
+	case e.State == ledger.Started:
 		if e.Unresolved != "" { // no call in flight: a natural-key lookup is still owed
 			if spent(in) {
 				return deadLetter(deadletter.Ambiguous, ambiguousMsg(in, e.Unresolved, "the natural-key lookup never answered and "+
@@ -176,7 +178,7 @@ func delivered(in Input) Action {
 			Msg: fmt.Sprintf("a worker began call %d at %s and never recorded its result (it probably stopped mid-call)",
 				e.Attempts, e.StartedAt.Format(time.RFC3339))})
 	}
-	// Retrying: the last call provably had no effect.
+	// Retrying: the last call provably had no effect (an entry of no state a worker writes reads so too).
 	if spent(in) {
 		return deadLetter(deadletter.Exhausted, fmt.Sprintf("gave up after %d deliveries and %d calls", counted(in), e.Attempts), "", e.Attempts)
 	}
@@ -190,7 +192,9 @@ func called(in Input) Action {
 	}
 	e, p := in.Entry, in.Policy
 	if errors.Is(in.Err, errLeaseLost) {
-		return *later(time.Second, "no call made")
+		a := *later(time.Second, "no call made")
+		a.Err = in.Err
+		return a
 	}
 	te := adapter.AsError(in.Err)
 	switch te.Class {
@@ -241,7 +245,9 @@ func lookedUp(in Input) Action {
 			return deadLetter(deadletter.Exhausted, fmt.Sprintf("gave up after %d calls; last: %s (no record was created)", e.Attempts, cause.Msg),
 				cause.Status, e.Attempts)
 		}
-		return nextCall(in, "unknown outcome resolved: no record exists; calling again")
+		a := nextCall(in, "unknown outcome resolved: no record exists; calling again")
+		a.Cause = cause
+		return a
 	}
 	// The failed lookup was a vendor call: it counts (the first lookup after a call is always made).
 	le := adapter.AsError(in.Err)
@@ -255,6 +261,16 @@ func lookedUp(in Input) Action {
 	return wait4(in, wait, &owed, DoLookup, Action{Retry: "retryable", Cause: cause, Err: le,
 		Note: "natural-key lookup after an unknown outcome failed; will look again",
 		Fail: later(time.Second, "ledger update after a failed natural-key lookup failed")})
+}
+
+// failure is the error a failed call is counted under: a failed half-open probe reads as the
+// circuit's refusal (the event waits with the others) but is counted as what the vendor answered.
+func failure(err error) *adapter.Error {
+	te := adapter.AsError(err)
+	if te.Reason == adapter.ReasonCircuitOpen && te.Err != nil {
+		return adapter.AsError(te.Err)
+	}
+	return te
 }
 
 // unknown: rule 4 — ask the vendor when the adapter has a natural key, else dead-letter ambiguous.
@@ -286,17 +302,28 @@ func wait4(in Input, wait time.Duration, e *ledger.Entry, next Do, a Action) Act
 
 func deadLetter(class deadletter.Class, msg, status string, attempts int) Action {
 	return Action{Do: DoDeadLetter, Class: class, Msg: msg, Status: status, Attempts: attempts,
-		Fail: later(time.Second, "ledger update before dead-lettering failed; the event will be looked at again")}
+		Fail: &Action{Do: DoLater, Delay: time.Second, level: levelError,
+			Note: "ledger update before dead-lettering failed; the event will be looked at again"}}
 }
 
 func later(d time.Duration, note string) *Action {
-	return &Action{Do: DoLater, Delay: d, Note: note, warn: true}
+	return &Action{Do: DoLater, Delay: d, Note: note, level: levelWarn}
 }
+
+// noteLevel is how loud an action's Note is logged.
+type noteLevel int
+
+const (
+	levelInfo noteLevel = iota
+	levelWarn
+	levelError
+)
 
 // failedAfterSuccess: the vendor acted but its outcome could not be recorded. If another delivery
 // meanwhile declared the event finished (an expired lease) its record stands; else the next delivery
 // looks again.
-var failedAfterSuccess = later(time.Second, "vendor call succeeded but the ledger update failed; the event will be looked at again")
+var failedAfterSuccess = &Action{Do: DoLater, Delay: time.Second, level: levelError, withResult: true,
+	Note: "vendor call succeeded but the ledger update failed; the event will be looked at again"}
 
 // counted is how many deliveries count against the delivery budget: not those the breaker refused or
 // that came before the entry existed (Entry.Uncounted).

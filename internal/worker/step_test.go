@@ -22,7 +22,7 @@ var (
 )
 
 func in(h Happened, e ledger.Entry, mods ...func(*Input)) Input {
-	i := Input{Happened: h, Entry: e, Policy: policy, Now: t0, Deliveries: 1, Backoff: 300 * time.Millisecond,
+	i := Input{Happened: h, Entry: e, Found: e.State != "", Policy: policy, Now: t0, Deliveries: 1, Backoff: 300 * time.Millisecond,
 		Jitter: 123 * time.Millisecond, Target: "licrus", EventID: "evt-1"}
 	for _, m := range mods {
 		m(&i)
@@ -78,6 +78,9 @@ func TestStepRules(t *testing.T) {
 		{"2: retrying calls again as call n+1", in(Delivered, entry(ledger.Retrying, 2, time.Minute)), isCall(3, false, nil)},
 		{"2: retrying past the delivery budget is exhausted", in(Delivered, entry(ledger.Retrying, 2, time.Minute), deliveries(11, 0)),
 			isDead(deadletter.Exhausted, 2, "gave up after 11 deliveries and 2 calls")},
+		{"2: the last delivery within the budget still calls", in(Delivered, entry(ledger.Retrying, 2, time.Minute), deliveries(10, 0)), isCall(3, false, nil)},
+		{"2: an entry there but of no state reads as retrying, never as a first one", in(Delivered, ledger.Entry{Attempts: 2, Uncounted: 1},
+			func(i *Input) { i.Found = true }), isCall(3, false, func(t *testing.T, a Action) { eq(t, "uncounted", a.Entry.Uncounted, 1) })},
 		{"2: deliveries the breaker refused do not count", in(Delivered, entry(ledger.Retrying, 2, time.Minute), deliveries(30, 25)), isCall(3, false, nil)},
 
 		// Rule 3: the class decides.
@@ -93,6 +96,8 @@ func TestStepRules(t *testing.T) {
 			isWait(300*time.Millisecond, "not_sent", DoCall, ledger.Retrying, 1)},
 		{"3: retryable waits the backoff", in(Called, entry(ledger.Started, 1, 0), fails(adapter.ClassRetryable, "http_5xx")),
 			isWait(300*time.Millisecond, "retryable", DoCall, ledger.Retrying, 1)},
+		{"3: a call before the last failing is retried", in(Called, entry(ledger.Started, 3, 0), fails(adapter.ClassRetryable, "http_5xx")),
+			isWait(300*time.Millisecond, "retryable", DoCall, ledger.Retrying, 3)},
 		{"3: the last allowed call failing is exhausted", in(Called, entry(ledger.Started, 4, 0), fails(adapter.ClassRetryable, "http_5xx")),
 			isDead(deadletter.Exhausted, 4, "gave up after 4 calls; last: the vendor said no")},
 		{"3: an open circuit gives the attempt back and waits in JetStream", in(Called, entry(ledger.Started, 2, 0),
@@ -104,6 +109,23 @@ func TestStepRules(t *testing.T) {
 			eq(t, "uncounted", a.Entry.Uncounted, 1)
 			eq(t, "retry", a.Retry, string(adapter.ReasonCircuitOpen))
 		}},
+		{"3: a failed half-open probe waits with the others but counts as what the vendor said", in(Called, entry(ledger.Started, 2, 0),
+			func(i *Input) {
+				i.CallMade = true
+				i.Err = &adapter.Error{Class: adapter.ClassNotSent, Reason: adapter.ReasonCircuitOpen, RetryAfter: time.Second,
+					Err: &adapter.Error{Class: adapter.ClassRetryable, Reason: adapter.ReasonHTTP503, Msg: "busy"}}
+			}), func(t *testing.T, a Action) {
+			is(DoLater)(t, a)
+			eq(t, "attempts given back", a.Entry.Attempts, 1)
+			eq(t, "calls", a.Calls, 1)
+			eq(t, "failure class", a.Failed.Class, adapter.ClassRetryable)
+			eq(t, "failure reason", a.Failed.Reason, adapter.ReasonHTTP503)
+		}},
+		{"3: a guard refusal is no call", in(Called, entry(ledger.Started, 2, 0), fails(adapter.ClassNotSent, adapter.ReasonCircuitOpen, retryAfter(time.Second))),
+			func(t *testing.T, a Action) {
+				eq(t, "calls", a.Calls, 0)
+				eq(t, "failure reason", a.Failed.Reason, adapter.ReasonCircuitOpen)
+			}},
 		{"3: a lease lost before the call: no call made, back in a second", in(Called, entry(ledger.Started, 1, 0), func(i *Input) { i.Err = errLeaseLost }),
 			func(t *testing.T, a Action) {
 				is(DoLater)(t, a)
@@ -132,6 +154,12 @@ func TestStepRules(t *testing.T) {
 			in(Delivered, ledger.Entry{State: ledger.Started, Attempts: 2, StartedAt: t0, Unresolved: "reset"}, finder, deliveries(11, 0)),
 			isDead(deadletter.Ambiguous, 2, "the natural-key lookup never answered")},
 		{"4: the record exists: that is the outcome", in(LookedUp, entry(ledger.Started, 1, 0), finder, cause, func(i *Input) { i.Exists = true }), is(DoSucceed)},
+		{"4: a lookup that failed is no answer, whatever it says of the record", in(LookedUp, entry(ledger.Started, 1, 0), finder, cause,
+			fails(adapter.ClassRetryable, "http_5xx"), func(i *Input) { i.Exists = true }), func(t *testing.T, a Action) {
+			if a.Do == DoSucceed {
+				t.Fatal("a failed lookup was taken for the record existing")
+			}
+		}},
 		{"4: no record: call again", in(LookedUp, entry(ledger.Started, 1, 0), finder, cause), isCall(2, false, nil)},
 		{"4: no record after the last call: exhausted", in(LookedUp, entry(ledger.Started, 4, 0), finder, cause),
 			isDead(deadletter.Exhausted, 4, "(no record was created)")},
@@ -157,7 +185,11 @@ func TestStepRules(t *testing.T) {
 		{"5: the backoff is capped at MaxWait", in(Called, entry(ledger.Started, 1, 0), fails(adapter.ClassRetryable, "http_5xx"), func(i *Input) { i.Backoff = time.Hour }),
 			func(t *testing.T, a Action) { is(DoLater)(t, a); eq(t, "delay", a.Delay, time.Minute) }},
 		{"5: after a wait for a call, the next call", in(Waited, entry(ledger.Retrying, 1, 0), func(i *Input) { i.Next = DoCall }), isCall(2, false, nil)},
-		{"5: after a wait for a lookup, the lookup", in(Waited, entry(ledger.Started, 2, 0), cause, func(i *Input) { i.Next = DoLookup }), is(DoLookup)},
+		{"5: after a wait for a lookup, the lookup", in(Waited, entry(ledger.Started, 2, 0), cause, func(i *Input) { i.Next = DoLookup }),
+			func(t *testing.T, a Action) {
+				is(DoLookup)(t, a)
+				eq(t, "cause", a.Cause != nil && a.Cause.Msg != "", true)
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.rule, func(t *testing.T) { tt.want(t, step(tt.in)) })
@@ -181,6 +213,7 @@ func TestStepInvariants(t *testing.T) {
 			e.Unresolved = "reset"
 		}
 		i := in(Happened(1+r.IntN(4)), e, deliveries(r.IntN(14), e.Uncounted), cause, func(i *Input) {
+			i.Found = e.State != "" || r.IntN(8) == 0
 			i.Finder, i.Exists, i.Next = r.IntN(2) == 0, r.IntN(2) == 0, []Do{DoCall, DoLookup}[r.IntN(2)]
 			i.Backoff = time.Duration(r.IntN(10)) * time.Second
 		})
@@ -194,6 +227,13 @@ func TestStepInvariants(t *testing.T) {
 		if a.Do == DoCall && (a.Entry == nil || a.Entry.State != ledger.Started || a.Entry.Unresolved != "" ||
 			a.Entry.Attempts != i.Entry.Attempts+1 || !a.Entry.StartedAt.Equal(i.Now)) {
 			t.Fatalf("%+v: a call not announced by its started entry: %+v", i, a.Entry)
+		}
+		// Rule 4: no call after an unknown outcome unless a lookup said there is no record.
+		callable := (i.Happened == Delivered && (i.Entry.State == "" || i.Entry.State == ledger.Retrying)) ||
+			(i.Happened == LookedUp && i.Err == nil && !i.Exists) || (i.Happened == Waited && i.Next == DoCall) ||
+			(i.Happened == Called && i.Err != nil && adapter.AsError(i.Err).Class != adapter.ClassUnknown)
+		if a.Do == DoCall && !callable {
+			t.Fatalf("%+v: a call where no rule allows one", i)
 		}
 		if (a.Entry != nil || a.Do == DoSucceed || a.Do == DoDeadLetter) && (a.Fail == nil || a.Fail.Do != DoLater) {
 			t.Fatalf("%+v: %s writes the ledger with no fallback", i, a.Do)
