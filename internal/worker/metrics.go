@@ -1,8 +1,6 @@
 package worker
 
 import (
-	"unicode/utf8"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kopru/kopru/internal/metrics"
@@ -26,14 +24,3 @@ func newRouteMetrics(m *metrics.Metrics, route string) routeMetrics {
 }
 
 func (rm routeMetrics) result(r string) prometheus.Counter { return rm.results[r] }
-
-// clipText cuts s to at most n bytes (on a rune boundary) for a log field.
-func clipText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}

@@ -33,7 +33,7 @@ type script struct {
 	mu      sync.Mutex
 	answers []error
 	calls   int
-	finds   []bool // Find's answers, in order; nil: not a Finder (use plainTarget)
+	finds   []bool // Find's answers, in order, when wrapped in findingScript
 	hang    chan struct{}
 }
 

@@ -46,7 +46,7 @@ func (w *Worker) settle(j *job, act Action) {
 	switch act.Do {
 	case DoSucceed:
 		if err := w.publish(event.OutcomesPrefix+r.OutcomeType, event.OutcomeID(r.Name, j.env.ID), nil, j.entry.Outcome); err != nil {
-			w.nak(j, *failed(time.Second, "outcome publish failed (the ledger holds it; it will be re-emitted)", err))
+			w.handBack(j, time.Second, "outcome publish failed (the ledger holds it; it will be re-emitted)", err)
 			return
 		}
 		w.ack(j, metrics.ResultSucceeded)
@@ -56,18 +56,18 @@ func (w *Worker) settle(j *job, act Action) {
 	case DoReemit:
 		if j.entry.State == ledger.Dead {
 			if err := w.publishDeadLetter(j, j.entry.DLQ); err != nil {
-				w.nak(j, *failed(time.Second, "dead-letter re-emit failed", err))
+				w.handBack(j, time.Second, "dead-letter re-emit failed", err)
 				return
 			}
 		} else {
 			var out event.Envelope
 			if err := json.Unmarshal(j.entry.Outcome, &out); err != nil {
 				j.logger().Error("ledger outcome is corrupt", zap.Error(err))
-				w.nak(j, Action{Delay: time.Minute})
+				_ = j.msg.NakWithDelay(time.Minute)
 				return
 			}
 			if err := w.publish(event.OutcomesPrefix+r.OutcomeType, out.ID, nil, j.entry.Outcome); err != nil {
-				w.nak(j, *failed(time.Second, "outcome re-emit failed", err))
+				w.handBack(j, time.Second, "outcome re-emit failed", err)
 				return
 			}
 		}
@@ -77,7 +77,7 @@ func (w *Worker) settle(j *job, act Action) {
 		}
 	case DoDeadLetter:
 		if err := w.publishDeadLetter(j, j.letter); err != nil {
-			w.nak(j, *failed(time.Second, "dead-letter publish failed", err))
+			w.handBack(j, time.Second, "dead-letter publish failed", err)
 			return
 		}
 		w.ack(j, string(act.Class))
@@ -85,7 +85,7 @@ func (w *Worker) settle(j *job, act Action) {
 			zap.String("error", adapter.MaskDigits(j.letter[deadletter.HdrError])), zap.Int("attempts", act.Attempts),
 			zap.String("target_status", act.Status))
 	case DoLater:
-		w.nak(j, act)
+		_ = j.msg.NakWithDelay(act.Delay) // its Note was logged above
 	case DoAck:
 		_ = j.msg.Ack()
 	case DoAbandon:
@@ -105,18 +105,12 @@ func (w *Worker) ack(j *job, result string) {
 	}
 }
 
-// nak hands the message back to JetStream after act.Delay, logging act's failure when it has one.
-func (w *Worker) nak(j *job, act Action) {
-	if act.Note != "" && act.Do != DoLater { // a failure met in settle itself
-		w.note(j, act)
-	}
-	_ = j.msg.NakWithDelay(act.Delay)
-}
-
-func failed(d time.Duration, note string, err error) *Action {
+// handBack logs a failure met in settle itself (a publish) and hands the message back after d.
+func (w *Worker) handBack(j *job, d time.Duration, note string, err error) {
 	a := later(d, note)
-	a.Do, a.Err = 0, err // not DoLater: logged by nak
-	return a
+	a.Err = err
+	w.note(j, *a)
+	_ = j.msg.NakWithDelay(d)
 }
 
 // note logs act's Note with what explains it.

@@ -10,6 +10,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/kopru/kopru/internal/adapter"
 	"github.com/kopru/kopru/internal/bus"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/ledger"
@@ -41,6 +42,7 @@ type runner struct {
 	work    chan jetstream.Msg // to the route's Concurrency handler goroutines
 	log     *zap.Logger
 	debug   bool // log is enabled at debug level
+	finder  bool // the route's adapter is an adapter.Finder (it can look a record up by natural key)
 	m       routeMetrics
 	cons    jetstream.Consumer
 	consume jetstream.ConsumeContext
@@ -65,7 +67,8 @@ func New(js jetstream.JetStream, l *ledger.Ledger, s *event.Schemas, m *metrics.
 		p := r.Policy.WithDefaults()
 		m.AddRoute(r.Name)
 		m.AddTarget(r.TargetName, r.Operation)
-		w.routes = append(w.routes, &runner{Route: r, policy: p, work: make(chan jetstream.Msg),
+		_, finder := r.Target.(adapter.Finder)
+		w.routes = append(w.routes, &runner{Route: r, policy: p, work: make(chan jetstream.Msg), finder: finder,
 			log: log.With(zap.String("route", r.Name), zap.String("target", r.TargetName)), debug: log.Core().Enabled(zap.DebugLevel),
 			m: newRouteMetrics(m, r.Name)})
 	}
