@@ -16,7 +16,6 @@ import (
 	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/event"
 	"github.com/kopru/kopru/internal/ledger"
-	"github.com/kopru/kopru/internal/redact"
 )
 
 // This file runs one delivery: admit it (decode, validate, guard), claim it, and carry out step's
@@ -117,7 +116,7 @@ func (w *Worker) admit(j *job) Action {
 	dropped := env.DroppedTraceparent != ""
 	if dropped { // the producer's mistake: handled without it, never failed for it (counted by settle)
 		j.logger().Warn("traceparent is not W3C trace context; dropped",
-			zap.String("traceparent", strconv.Quote(adapter.OneLine(redact.Clip(env.DroppedTraceparent, 120)))))
+			zap.String("traceparent", strconv.Quote(adapter.OneLine(clipText(env.DroppedTraceparent, 120)))))
 	}
 	act := w.check(j)
 	act.Dropped = dropped

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kopru/kopru/internal/adapter"
 	"github.com/kopru/kopru/internal/deadletter"
 	"github.com/kopru/kopru/internal/ledger"
-	"github.com/kopru/kopru/internal/redact"
 )
 
 // This file is the exactly-once protocol of DESIGN.md "The hard part", as one pure function: step
@@ -254,7 +254,7 @@ func lookedUp(in Input) Action {
 	le := adapter.AsError(in.Err)
 	if e.Attempts+1 >= p.MaxAttempts || spent(in) {
 		return deadLetter(deadletter.Ambiguous, ambiguousMsg(in, cause.Msg, "the natural-key lookup failed too ("+
-			redact.Clip(le.Msg, 100)+") and the retry budget is spent"), cause.Status, e.Attempts+1)
+			clipText(le.Msg, 100)+") and the retry budget is spent"), cause.Status, e.Attempts+1)
 	}
 	owed := e // no call is in flight while we wait; the lookup is owed
 	owed.State, owed.Attempts, owed.StartedAt, owed.Unresolved = ledger.Started, e.Attempts+1, in.Now, cause.Msg
@@ -337,9 +337,21 @@ func spent(in Input) bool { return in.Deliveries > 0 && counted(in) > in.Policy.
 func ambiguousMsg(in Input, cause, extra string) string {
 	if extra != "" {
 		extra = "; " + extra
-		cause = redact.Clip(cause, 100) // keep the instruction within one line's length
+		cause = clipText(cause, 100) // keep the instruction within one line's length
 	}
 	return fmt.Sprintf("outcome unknown after call %d: %s%s; %s may have acted: look in %s for a record "+
 		"made from event %s around %s, then purge this dead letter if it exists or replay it with --allow-ambiguous if it does not",
 		in.Entry.Attempts, cause, extra, in.Target, in.Target, in.EventID, in.Entry.StartedAt.Format(time.RFC3339))
+}
+
+// clipText cuts s to at most n bytes (on a rune boundary): a dead letter's cause is clipped by bytes so
+// the operator's instruction after it stays within the header's one-line cap (redact.OneLine).
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
